@@ -1,0 +1,3 @@
+"""arbiter: a rule-engine-centric promotion and decision platform for e-commerce."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,85 @@
+"""Diagnostics: every problem found in a rule file, with a stable code and a location.
+
+A Diagnostic is a value, never an exception: the parser and the checker collect them all.
+`render` prints the form the CLI shows (`file:line:col: error[code]: message`, the source
+line, a caret under the span, the hint); `to_json` gives the same fields to the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from arbiter.dsl.nodes import Span
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "hint": self.hint,
+        }
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.span.file, d.span.line, d.span.column, d.code)
+
+
+def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
+    """The human form: header, source line with a gutter, caret, hint."""
+    lines = [f"{d.span}: {d.severity.value}[{d.code}]: {d.message}"]
+    source = sources.get(d.span.file)
+    if source is not None and d.span.line >= 1:
+        text_lines = source.splitlines()
+        if d.span.line <= len(text_lines):
+            text = text_lines[d.span.line - 1].replace("\t", " ")
+            gutter = str(d.span.line)
+            pad = " " * len(gutter)
+            start = max(d.span.column, 1)
+            if d.span.end_line == d.span.line and d.span.end_column > start:
+                width = d.span.end_column - start
+            else:
+                width = max(len(text) - start + 1, 1)
+            lines.append(f"{pad} |")
+            lines.append(f"{gutter} | {text}")
+            lines.append(f"{pad} | {' ' * (start - 1)}{'^' * width}")
+    if d.hint:
+        lines.append(f"  = hint: {d.hint}")
+    return "\n".join(lines)
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+    return "\n\n".join(render(d, sources) for d in diagnostics)
+
+
+def summary(diagnostics: Iterable[Diagnostic]) -> str:
+    items = list(diagnostics)
+    errors = sum(1 for d in items if d.is_error)
+    warnings = len(items) - errors
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"

@@ -1,0 +1,183 @@
+"""The checked program: what the checker proves about a set of rule files.
+
+Declarations are resolved (names to objects, attributes to typed fields), rules are ordered
+(priority descending, then name) and every expression's type is recorded, so the compiler and
+the engine never look at raw attributes or guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arbiter.dsl import nodes as n
+from arbiter.dsl import types as t
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    namespace: str
+    name: str
+    type: t.Type
+    display: str
+    category: str
+    source: str  # api | passthrough | data | system
+    scope: frozenset[str] | None  # scenes that may read it; None: every scene
+    status: str  # active | deprecated | offline
+    default: Any  # the runtime value used when missing, or MISSING: a missing value is an error
+    description: str
+    span: n.Span
+
+    @property
+    def path(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    name: str
+    params: tuple[tuple[str, t.Type], ...]
+    span: n.Span
+
+    def param(self, name: str) -> t.Type | None:
+        for key, type_ in self.params:
+            if key == name:
+                return type_
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    name: str
+    expr: n.Expr
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    strategy: str
+    priority: int
+    group: str | None
+    when: n.Expr | None  # None: always matches
+    effects: tuple[n.Call, ...]
+    score: int | None
+    display: str
+    span: n.Span
+
+    @property
+    def id(self) -> str:
+        return f"{self.strategy}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    name: str
+    floor: int  # the band applies when the total score is at least this
+    effects: tuple[n.Call, ...]
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    name: str
+    scene: str
+    hit: str  # first | all | score
+    rules: tuple[Rule, ...]  # ordered by priority descending, then name
+    bands: tuple[Band, ...]  # ordered by floor ascending
+    display: str
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    name: str
+    display: str
+    access: str  # api | embedded | both
+    clients: frozenset[str] | None
+    readable: frozenset[str] | None  # namespaces or tag paths the scene may read; None: all
+    effect_types: frozenset[str] | None  # effects its strategies may return; None: all
+    on_failure: str  # open | closed
+    fallback: tuple[n.Call, ...]  # fail-open: the default effects; fail-closed: the refusal
+    strategy: str | None  # the default strategy
+    span: n.Span
+
+    def may_read(self, tag: Tag) -> bool:
+        return self.readable is None or tag.namespace in self.readable or tag.path in self.readable
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    name: str
+    strategy: str
+    weight: int
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    name: str
+    scene: str
+    unit: str  # a tag path
+    seed: str
+    traffic: Any  # Decimal share of units, 0..1
+    namespace: str | None
+    status: str  # draft | running | stopped
+    variants: tuple[Variant, ...]
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """A promotion as declared; the pricing core gives its attributes their meaning."""
+
+    name: str
+    block: n.Block
+    span: n.Span
+
+    def attr(self, key: str) -> n.Attr | None:
+        return self.block.attr(key)
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    name: str
+    scene: str
+    now: datetime | None
+    given: Mapping[str, Any]
+    expect: tuple[n.Call, ...] | None  # None: expect no effects
+    span: n.Span
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything declared in a set of files, checked. Immutable by convention."""
+
+    tags: Mapping[str, Tag]
+    effects: Mapping[str, Effect]
+    conditions: Mapping[str, Condition]
+    scenes: Mapping[str, Scene]
+    strategies: Mapping[str, Strategy]
+    experiments: Mapping[str, Experiment]
+    promotions: Mapping[str, Promotion]
+    tests: tuple[TestCase, ...]
+    types: Mapping[int, t.Type] = field(repr=False)  # id(expression node) -> type
+    sources: Mapping[str, str] = field(repr=False)
+    modules: tuple[n.Module, ...] = field(repr=False)
+
+    def type_of(self, expr: n.Expr) -> t.Type:
+        return self.types.get(id(expr), t.UNKNOWN)
+
+    @property
+    def namespaces(self) -> frozenset[str]:
+        return frozenset(tag.namespace for tag in self.tags.values())

@@ -1,0 +1,163 @@
+"""What each declaration block may contain: its attributes, their kinds, and nested blocks.
+
+The grammar is generic (`kind name { key value ... }`); this table gives each kind its shape,
+so a misspelt attribute or a missing one is a diagnostic with a did-you-mean, and a new kind
+of declaration is a new entry here rather than new syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class AttrSpec:
+    """kind: string | int | decimal | datetime | symbol | symbols | names | condition | expr |
+    effects | record | name (a reference to another declaration, `ref` says which kind)."""
+
+    kind: str
+    required: bool = False
+    repeat: bool = False
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSpec:
+    attrs: dict[str, AttrSpec]
+    children: tuple[str, ...] = ()
+    summary: str = ""
+    required_children: tuple[str, ...] = field(default=())
+
+
+TAG_ATTRS: dict[str, AttrSpec] = {
+    "display": AttrSpec("string", summary="the name operators see (Chinese works)"),
+    "category": AttrSpec("string", summary="a grouping for the tag catalog"),
+    "source": AttrSpec("symbol", choices=("api", "passthrough", "data", "system"),
+                       summary="who supplies the value"),
+    "scope": AttrSpec("names", summary="the scenes that may read the tag; every scene when absent"),
+    "status": AttrSpec("symbol", choices=("active", "deprecated", "offline")),
+    "default": AttrSpec("expr", summary="the value used when the tag is missing; absent: missing is an error"),
+    "description": AttrSpec("string"),
+}
+
+NAMESPACES = ("user", "goods", "order", "line", "shop", "payment", "passthrough")
+
+HIT_POLICIES = ("first", "all", "score")
+
+BLOCKS: dict[str, BlockSpec] = {
+    "scene": BlockSpec(
+        {
+            "display": AttrSpec("string"),
+            "description": AttrSpec("string"),
+            "access": AttrSpec("symbol", choices=("api", "embedded", "both"),
+                               summary="how callers reach it"),
+            "clients": AttrSpec("names", summary="the clients allowed to call it"),
+            "tags": AttrSpec("names", summary="namespaces or tags it may read"),
+            "effects": AttrSpec("names", summary="the effect types it may return"),
+            "on_failure": AttrSpec("symbol", choices=("open", "closed"),
+                                   summary="open: return `fallback`; closed: refuse with `fallback`"),
+            "fallback": AttrSpec("effects", repeat=True,
+                                 summary="the effects returned when evaluation fails"),
+            "strategy": AttrSpec("name", ref="strategy", summary="the default strategy"),
+        },
+        summary="an integration point that asks for decisions",
+    ),
+    "strategy": BlockSpec(
+        {
+            "display": AttrSpec("string"),
+            "description": AttrSpec("string"),
+            "scene": AttrSpec("name", required=True, ref="scene"),
+            "hit": AttrSpec("symbol", required=True, choices=HIT_POLICIES,
+                            summary="first: the highest-priority match; all: every match; score: sum and band"),
+        },
+        children=("rule", "band"),
+        summary="rules with a hit policy",
+    ),
+    "rule": BlockSpec(
+        {
+            "display": AttrSpec("string"),
+            "description": AttrSpec("string"),
+            "priority": AttrSpec("int", summary="higher first; ties by rule name"),
+            "group": AttrSpec("string", summary="exclusion group: of a group, only the highest-priority match fires"),
+            "when": AttrSpec("condition", summary="absent: always matches"),
+            "then": AttrSpec("effects", repeat=True),
+            "score": AttrSpec("int", summary="points added when it matches (score strategies)"),
+        },
+        summary="a condition with effects",
+    ),
+    "band": BlockSpec(
+        {
+            "from": AttrSpec("int", required=True, summary="the lowest total score of the band"),
+            "then": AttrSpec("effects", repeat=True),
+            "display": AttrSpec("string"),
+        },
+        summary="a score range of a score strategy and its effects",
+    ),
+    "experiment": BlockSpec(
+        {
+            "display": AttrSpec("string"),
+            "description": AttrSpec("string"),
+            "scene": AttrSpec("name", required=True, ref="scene"),
+            "unit": AttrSpec("tag", required=True, summary="the tag that identifies a unit, e.g. user.id"),
+            "seed": AttrSpec("string", summary="hash seed; the experiment name when absent"),
+            "traffic": AttrSpec("decimal", summary="share of units in the experiment, e.g. 50%"),
+            "namespace": AttrSpec("string", summary="experiments in one namespace never share a unit"),
+            "status": AttrSpec("symbol", choices=("draft", "running", "stopped")),
+        },
+        children=("variant",),
+        required_children=("variant",),
+        summary="an A/B test of strategies in a scene",
+    ),
+    "variant": BlockSpec(
+        {
+            "strategy": AttrSpec("name", required=True, ref="strategy"),
+            "weight": AttrSpec("int", required=True),
+            "display": AttrSpec("string"),
+        },
+    ),
+    "promotion": BlockSpec(
+        {
+            "display": AttrSpec("string"),
+            "description": AttrSpec("string"),
+            "type": AttrSpec("symbol", required=True, choices=(
+                "item_cut", "presale", "threshold_cut", "every_cut", "threshold_discount",
+                "buy_x_get_y", "payment_cut", "coupon", "bundle", "gift")),
+            "stage": AttrSpec("symbol", choices=("item", "shop", "platform", "payment")),
+            "priority": AttrSpec("int"),
+            "group": AttrSpec("string", summary="exclusion group"),
+            "stacks": AttrSpec("names", summary="groups or promotions it stacks with"),
+            "when": AttrSpec("condition", summary="who and when: over user, order, passthrough tags"),
+            "goods": AttrSpec("condition", summary="which lines it covers: over line and goods tags"),
+            "calc": AttrSpec("symbol", choices=("cut", "discount", "fixed_price")),
+            "amount": AttrSpec("expr"),
+            "percent": AttrSpec("decimal"),
+            "threshold": AttrSpec("expr"),
+            "tiers": AttrSpec("expr"),
+            "every": AttrSpec("expr"),
+            "cap": AttrSpec("expr"),
+            "threshold_base": AttrSpec("symbol", choices=("list_price", "after_item", "payable")),
+            "amount_base": AttrSpec("symbol", choices=("payable", "after_item")),
+            "funding": AttrSpec("expr"),
+            "budget": AttrSpec("expr"),
+            "budget_policy": AttrSpec("symbol", choices=("strict", "partial")),
+            "per_user": AttrSpec("int"),
+            "starts": AttrSpec("datetime"),
+            "ends": AttrSpec("datetime"),
+        },
+        summary="a discount with a type, stage, funding and budget",
+    ),
+    "test": BlockSpec(
+        {
+            "scene": AttrSpec("name", required=True, ref="scene"),
+            "now": AttrSpec("datetime", summary="the clock for the test; a fixed default when absent"),
+            "given": AttrSpec("record", summary="the context: a record per namespace"),
+            "expect": AttrSpec("effects", repeat=True, summary="the effects, in order; `expect []` for none"),
+            "display": AttrSpec("string"),
+        },
+        summary="given a context, expect effects",
+    ),
+}
+
+TOP_LEVEL = ("scene", "strategy", "experiment", "promotion", "test")
