@@ -69,6 +69,7 @@ class CompiledExpr:
     type: t.Type
     fn: Callable[[Mapping[str, Any]], Any]
     source: str  # the generated Python, for reading and debugging only
+    program: Program = field(repr=False, compare=False)  # whose types and tags it was checked with
 
     def __call__(self, ctx: Mapping[str, Any]) -> Any:
         return self.fn(ctx)
@@ -175,20 +176,18 @@ class Compiler:
         fields = tuple((key, self.expression(by_name[key])) for key, _ in effect.params if key in by_name)
         return CompiledEffect(call.name, fields)
 
-    def expression(self, expr: n.Expr, *, program: Program | None = None) -> CompiledExpr:
+    def expression(self, expr: n.Expr, *, program: Program | None = None, fallback: bool = True) -> CompiledExpr:
+        """`fallback=False` leaves out the interpreter fallback: only the differential test
+        wants that, to exercise the compiled path on its own."""
         program = program or self.program
         builder = _Builder(program)
         body = builder.build(expr, depth=0)
         name = f"_rule_expr_{next(self._counter)}"
-        function = ast.FunctionDef(
-            name=name,
-            args=ast.arguments(
-                posonlyargs=[], args=[ast.arg(arg="c")], vararg=None, kwonlyargs=[], kw_defaults=[],
-                kwarg=None, defaults=[],
-            ),
-            body=[
+        statements: list[ast.stmt] = [ast.Return(value=body)]
+        if fallback:
+            statements = [
                 ast.Try(
-                    body=[ast.Return(value=body)],
+                    body=statements,
                     handlers=[
                         ast.ExceptHandler(
                             type=ast.Name(id="_FALLBACK", ctx=ast.Load()),
@@ -201,7 +200,14 @@ class Compiler:
                     orelse=[],
                     finalbody=[],
                 )
-            ],
+            ]
+        function = ast.FunctionDef(
+            name=name,
+            args=ast.arguments(
+                posonlyargs=[], args=[ast.arg(arg="c")], vararg=None, kwonlyargs=[], kw_defaults=[],
+                kwarg=None, defaults=[],
+            ),
+            body=statements,
             decorator_list=[],
             returns=None,
             **_TYPE_PARAMS,
@@ -216,7 +222,7 @@ class Compiler:
 
         namespace: dict[str, Any] = {"__builtins__": {}, "_FALLBACK": _FALLBACK, "_slow": slow, **builder.globals}
         fn = FunctionType(fn_code, namespace, name)
-        return CompiledExpr(expr, program.type_of(expr), fn, ast.unparse(function))
+        return CompiledExpr(expr, program.type_of(expr), fn, ast.unparse(function), program)
 
 
 class _Builder:

@@ -7,6 +7,7 @@ line, a caret under the span, the hint); `to_json` gives the same fields to the 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,15 +62,22 @@ def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
             pad = " " * len(gutter)
             start = max(d.span.column, 1)
             if d.span.end_line == d.span.line and d.span.end_column > start:
-                width = d.span.end_column - start
+                end = d.span.end_column
             else:
-                width = max(len(text) - start + 1, 1)
+                end = len(text) + 1
+            # Terminals show CJK characters two columns wide: measure, don't count.
+            lead = _width(text[: start - 1])
+            width = max(_width(text[start - 1 : end - 1]), 1)
             lines.append(f"{pad} |")
             lines.append(f"{gutter} | {text}")
-            lines.append(f"{pad} | {' ' * (start - 1)}{'^' * width}")
+            lines.append(f"{pad} | {' ' * lead}{'^' * width}")
     if d.hint:
         lines.append(f"  = hint: {d.hint}")
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:

@@ -502,7 +502,7 @@ class ExpressionChecker:
         word = "compared" if verb == "compare" else "combined"
         self._error(
             "dsl.money.incompatible",
-            f"money ({money_type}) cannot be {word} with {_describe(other)}",
+            f"an amount in {money_type.currency} cannot be {word} with {_describe(other)}",
             span,
             f"write the amount with its currency, e.g. `300 {money_type.currency}`"
             if t.is_numeric(other)
@@ -579,7 +579,7 @@ class ExpressionChecker:
                 return t.UNKNOWN
         if (isinstance(a, t.MoneyType) or isinstance(b, t.MoneyType)) and op in ("+", "-", "*", "/"):
             other = b if isinstance(a, t.MoneyType) else a
-            self._error("dsl.money.incompatible", f"money cannot be combined with {_describe(other)} by `{op}`", e.span, None)
+            self._error("dsl.money.incompatible", f"an amount cannot be combined with {_describe(other)} by `{op}`", e.span, None)
             return t.UNKNOWN
         self._error("dsl.type.mismatch", f"cannot apply `{op}` to {_describe(a)} and {_describe(b)}", e.span, None)
         return t.UNKNOWN
