@@ -27,6 +27,7 @@ from arbiter.dsl.model import (
     Condition,
     Effect,
     Experiment,
+    Holdout,
     Program,
     Promotion,
     Rule,
@@ -200,6 +201,7 @@ class _Checker:
         scenes = self._resolve_default_strategies(scenes, strategies)
         self._check_tag_scopes(tags, scenes, tag_decls)
         experiments = self._experiments(self._unique("experiment", blocks["experiment"]), scenes, strategies)
+        holdouts = self._holdouts(self._unique("holdout", blocks["holdout"]))
         promotions = self._promotions(self._unique("promotion", blocks["promotion"]))
         tests = self._tests(self._unique("test", blocks["test"]), scenes)
         return Program(
@@ -209,6 +211,7 @@ class _Checker:
             scenes=scenes,
             strategies=strategies,
             experiments=experiments,
+            holdouts=holdouts,
             promotions=promotions,
             tests=tuple(tests),
             types=self.types,
@@ -659,18 +662,14 @@ class _Checker:
             found = self.block_attrs(block, BLOCKS["experiment"])
             get = {k: v[0] for k, v in found.items()}
             scene = self.ref(get["scene"], "scene", scenes) if "scene" in get else None
-            unit = ""
-            if "unit" in get:
-                value = get["unit"].value
-                if isinstance(value, n.Name) and value.dotted in self.tags:
-                    unit = value.dotted
-                elif isinstance(value, n.Name) and len(value.parts) == 2:
-                    self.ex._unknown_tag(value, value.dotted)
-                else:
-                    self.error("dsl.attr.invalid", "`unit` takes a tag such as user.id", value.span)
-            traffic = self.decimal(get["traffic"]) if "traffic" in get else Decimal(1)
-            if traffic is not None and not Decimal(0) <= traffic <= Decimal(1):
-                self.error("dsl.attr.invalid", "`traffic` is a share between 0% and 100%", get["traffic"].value.span)
+            unit = self.unit_tag(get["unit"]) if "unit" in get else ""
+            traffic = self.share(get["traffic"]) if "traffic" in get else Decimal(1)
+            namespace = self.string(get["namespace"]) if "namespace" in get else None
+            namespace_range = (Decimal(0), Decimal(1))
+            if "range" in get:
+                namespace_range = self.share_range(get["range"])
+                if namespace is None:
+                    self.error("dsl.attr.invalid", "`range` is a share of a `namespace`; name the namespace", get["range"].key_span)
             variants: list[Variant] = []
             for vb in self._unique("variant", list(block.blocks("variant"))):
                 vfound = self.block_attrs(vb, BLOCKS["variant"])
@@ -690,12 +689,57 @@ class _Checker:
                 unit=unit,
                 seed=(self.string(get["seed"]) if "seed" in get else None) or block.name,
                 traffic=traffic if traffic is not None else Decimal(1),
-                namespace=self.string(get["namespace"]) if "namespace" in get else None,
+                namespace=namespace,
+                namespace_range=namespace_range,
                 status=(self.symbol(get["status"], ("draft", "running", "stopped")) if "status" in get else None) or "draft",
                 variants=tuple(variants),
                 span=block.span,
             )
         return experiments
+
+    def unit_tag(self, attr: n.Attr) -> str:
+        value = attr.value
+        if isinstance(value, n.Name) and value.dotted in self.tags:
+            if not t.is_stringlike(self.tags[value.dotted].type) and self.tags[value.dotted].type != t.INT:
+                self.error("dsl.attr.invalid", "`unit` must be a string or int tag", value.span)
+            return value.dotted
+        if isinstance(value, n.Name) and len(value.parts) == 2:
+            self.ex._unknown_tag(value, value.dotted)
+        else:
+            self.error("dsl.attr.invalid", "`unit` takes a tag such as user.id", value.span)
+        return ""
+
+    def share(self, attr: n.Attr) -> Decimal | None:
+        value = self.decimal(attr)
+        if value is not None and not Decimal(0) <= value <= Decimal(1):
+            self.error("dsl.attr.invalid", f"`{attr.key}` is a share between 0% and 100%", attr.value.span)
+            return None
+        return value
+
+    def share_range(self, attr: n.Attr) -> tuple[Decimal, Decimal]:
+        value = attr.value
+        if isinstance(value, n.ListLit) and len(value.items) == 2:
+            low, high = value.items
+            if isinstance(low, n.DecimalLit | n.IntLit) and isinstance(high, n.DecimalLit | n.IntLit):
+                start, end = Decimal(low.value), Decimal(high.value)
+                if Decimal(0) <= start < end <= Decimal(1):
+                    return (start, end)
+        self.error("dsl.attr.invalid", "`range` takes two shares, start below end, e.g. [0%, 50%]", value.span)
+        return (Decimal(0), Decimal(1))
+
+    def _holdouts(self, blocks: list[n.Block]) -> dict[str, Holdout]:
+        holdouts: dict[str, Holdout] = {}
+        for block in blocks:
+            found = self.block_attrs(block, BLOCKS["holdout"])
+            get = {k: v[0] for k, v in found.items()}
+            holdouts[block.name] = Holdout(
+                name=block.name,
+                unit=self.unit_tag(get["unit"]) if "unit" in get else "",
+                seed=(self.string(get["seed"]) if "seed" in get else None) or block.name,
+                traffic=(self.share(get["traffic"]) if "traffic" in get else None) or Decimal(0),
+                span=block.span,
+            )
+        return holdouts
 
     def _promotions(self, blocks: list[n.Block]) -> dict[str, Promotion]:
         promotions: dict[str, Promotion] = {}

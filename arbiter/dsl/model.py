@@ -132,8 +132,20 @@ class Experiment:
     seed: str
     traffic: Any  # Decimal share of units, 0..1
     namespace: str | None
+    namespace_range: tuple[Any, Any]  # the [start, end) share of the namespace it takes
     status: str  # draft | running | stopped
     variants: tuple[Variant, ...]
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Holdout:
+    """A share of units kept out of every experiment, served the scenes' default strategies."""
+
+    name: str
+    unit: str  # a tag path
+    seed: str
+    traffic: Any  # Decimal share, 0..1
     span: n.Span
 
 
@@ -169,6 +181,7 @@ class Program:
     scenes: Mapping[str, Scene]
     strategies: Mapping[str, Strategy]
     experiments: Mapping[str, Experiment]
+    holdouts: Mapping[str, Holdout]
     promotions: Mapping[str, Promotion]
     tests: tuple[TestCase, ...]
     types: Mapping[int, t.Type] = field(repr=False)  # id(expression node) -> type

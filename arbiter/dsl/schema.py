@@ -104,11 +104,21 @@ BLOCKS: dict[str, BlockSpec] = {
             "seed": AttrSpec("string", summary="hash seed; the experiment name when absent"),
             "traffic": AttrSpec("decimal", summary="share of units in the experiment, e.g. 50%"),
             "namespace": AttrSpec("string", summary="experiments in one namespace never share a unit"),
+            "range": AttrSpec("expr", summary="the share of the namespace it takes, e.g. [0%, 50%]"),
             "status": AttrSpec("symbol", choices=("draft", "running", "stopped")),
         },
         children=("variant",),
         required_children=("variant",),
         summary="an A/B test of strategies in a scene",
+    ),
+    "holdout": BlockSpec(
+        {
+            "display": AttrSpec("string"),
+            "unit": AttrSpec("tag", required=True, summary="the tag that identifies a unit, e.g. user.id"),
+            "seed": AttrSpec("string", summary="hash seed; the holdout name when absent"),
+            "traffic": AttrSpec("decimal", required=True, summary="share of units held out, e.g. 5%"),
+        },
+        summary="a share of units kept out of every experiment",
     ),
     "variant": BlockSpec(
         {
@@ -160,4 +170,4 @@ BLOCKS: dict[str, BlockSpec] = {
     ),
 }
 
-TOP_LEVEL = ("scene", "strategy", "experiment", "promotion", "test")
+TOP_LEVEL = ("scene", "strategy", "experiment", "holdout", "promotion", "test")

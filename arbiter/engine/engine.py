@@ -1,8 +1,13 @@
 """The decision engine: `decide(scene, context)` over one compiled ruleset.
 
-Pure: the ruleset, a Clock and a timer come in from the caller; nothing here touches a
-database, the network or the environment. A decision in flight keeps the ruleset it began
-with, so swapping rulesets between decisions is safe.
+Pure: the ruleset, a Clock, stores (sticky assignments, exposures, the decision log) and a
+timer come in from the caller; nothing here touches a database, the network or the
+environment. A decision in flight keeps the ruleset it began with, so `swap` between decisions
+is safe (hot reload).
+
+Which strategy serves a decision: the one the caller names, else the variant's strategy when
+the unit is in a running experiment of the scene (and not in a holdout), else the scene's
+default. Experiments of a scene are tried in name order; the first that takes the unit wins.
 
 Failures follow the scene's policy: when evaluation fails (a missing value without a default,
 a division by zero), a fail-open scene answers with its declared fallback effects and a
@@ -14,13 +19,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from arbiter.clock import Clock
 from arbiter.dsl.compiler import Ruleset
-from arbiter.dsl.model import Strategy
+from arbiter.dsl.model import Experiment
 from arbiter.dsl.runtime import EvaluationError
 from arbiter.engine.decision import Decision
+from arbiter.engine.decision_log import DecisionLog, LogRecord
+from arbiter.engine.experiments import Assignment, AssignmentStore, Exposure, ExposureSink, assign, in_holdout
 from arbiter.engine.explain import explain_strategy
 from arbiter.engine.strategies import run_strategy
 from arbiter.errors import ArbiterError
@@ -34,6 +42,29 @@ class UnknownStrategy(ArbiterError):
     code = "engine.strategy.unknown"
 
 
+class ClientNotAllowed(ArbiterError):
+    code = "engine.scene.client"
+
+
+@dataclass(frozen=True)
+class LoadedRuleset:
+    """A ruleset with what the engine derives from it once, not per decision."""
+
+    ruleset: Ruleset
+    version: int | None
+    experiments: Mapping[str, tuple[Experiment, ...]]  # scene -> running experiments, by name
+
+
+def load(ruleset: Ruleset, version: int | None, status: Mapping[str, str] | None = None) -> LoadedRuleset:
+    """`status` overrides the experiments' declared status (operators start and stop them)."""
+    status = status or {}
+    by_scene: dict[str, list[Experiment]] = {}
+    for experiment in sorted(ruleset.program.experiments.values(), key=lambda e: e.name):
+        if status.get(experiment.name, experiment.status) == "running" and experiment.variants:
+            by_scene.setdefault(experiment.scene, []).append(experiment)
+    return LoadedRuleset(ruleset, version, {k: tuple(v) for k, v in by_scene.items()})
+
+
 class Engine:
     def __init__(
         self,
@@ -41,12 +72,31 @@ class Engine:
         clock: Clock,
         *,
         version: int | None = None,
+        experiment_status: Mapping[str, str] | None = None,
+        assignments: AssignmentStore | None = None,
+        exposures: ExposureSink | None = None,
+        log: DecisionLog | None = None,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.ruleset = ruleset
+        self._loaded = load(ruleset, version, experiment_status)
         self.clock = clock
-        self.version = version
+        self.assignments = assignments
+        self.exposures = exposures
+        self.log = log
+        self.log_failures = 0
         self._timer = timer
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self._loaded.ruleset
+
+    @property
+    def version(self) -> int | None:
+        return self._loaded.version
+
+    def swap(self, ruleset: Ruleset, version: int | None, experiment_status: Mapping[str, str] | None = None) -> None:
+        """Serve another ruleset from the next decision on; one assignment, so atomic."""
+        self._loaded = load(ruleset, version, experiment_status)
 
     def decide(
         self,
@@ -55,48 +105,104 @@ class Engine:
         *,
         explain: bool = False,
         strategy: str | None = None,
+        client: str | None = None,
     ) -> Decision:
         started = self._timer()
-        ruleset = self.ruleset  # one ruleset for the whole decision, even if swapped meanwhile
+        loaded = self._loaded  # one ruleset for the whole decision, even if swapped meanwhile
+        ruleset = loaded.ruleset
         program = ruleset.program
         declared = program.scenes.get(scene)
         if declared is None:
             raise UnknownScene(f"unknown scene `{scene}`; scenes: {', '.join(sorted(program.scenes))}")
-        chosen = strategy or declared.strategy
-        plan: Strategy | None = None
-        if chosen is not None:
-            plan = program.strategies.get(chosen)
-            if plan is None or plan.scene != scene:
-                raise UnknownStrategy(f"strategy `{chosen}` does not serve scene `{scene}`")
-        ctx = ruleset.prepare(context, now=self.clock.now())
-        if plan is None:
-            return Decision(scene, (), (), None, self.version, ruleset.hash,
-                            latency_us=(self._timer() - started) * 1e6)
+        if client is not None and declared.clients is not None and client not in declared.clients:
+            raise ClientNotAllowed(f"client `{client}` may not call scene `{scene}`")
+        now = self.clock.now()
+        ctx = ruleset.prepare(context, now=now)
+        chosen = strategy
+        assignment: Assignment | None = None
+        if chosen is None:
+            assignment = self._assign(loaded, scene, ctx, now)
+            chosen = assignment.strategy if assignment is not None else declared.strategy
+        elif chosen not in program.strategies or program.strategies[chosen].scene != scene:
+            raise UnknownStrategy(f"strategy `{chosen}` does not serve scene `{scene}`")
+        experiment = assignment.experiment if assignment else None
+        variant = assignment.variant if assignment else None
+        if chosen is None:
+            decision = Decision(scene, (), (), None, loaded.version, ruleset.hash, variant, experiment,
+                                latency_us=(self._timer() - started) * 1e6)
+            self._append(decision, ctx, now)
+            return decision
         try:
-            outcome = run_strategy(ruleset, plan, ctx)
+            outcome = run_strategy(ruleset, chosen, ctx)
         except EvaluationError as exc:
-            fallback = tuple(effect.evaluate({}) for effect in ruleset.fallbacks[scene])
-            return Decision(
+            decision = Decision(
                 scene,
-                fallback,
+                tuple(effect.evaluate({}) for effect in ruleset.fallbacks[scene]),
                 (),
-                plan.name,
-                self.version,
+                chosen,
+                loaded.version,
                 ruleset.hash,
+                variant,
+                experiment,
                 failed=True,
                 failure_policy=declared.on_failure,
                 reason=exc.message,
                 latency_us=(self._timer() - started) * 1e6,
             )
-        trace = explain_strategy(program, plan, ctx, outcome) if explain else ()
-        return Decision(
+            self._append(decision, ctx, now)
+            return decision
+        trace = explain_strategy(program, program.strategies[chosen], ctx, outcome) if explain else ()
+        decision = Decision(
             scene,
             outcome.effects,
             outcome.fired,
-            plan.name,
-            self.version,
+            chosen,
+            loaded.version,
             ruleset.hash,
+            variant,
+            experiment,
             score=outcome.score,
             latency_us=(self._timer() - started) * 1e6,
             trace=trace,
         )
+        self._append(decision, ctx, now)
+        return decision
+
+    def _assign(self, loaded: LoadedRuleset, scene: str, ctx: Mapping[str, Any], now: Any) -> Assignment | None:
+        experiments = loaded.experiments.get(scene)
+        if not experiments:
+            return None
+        program = loaded.ruleset.program
+        units: dict[str, str] = {}
+        for path in {e.unit for e in experiments} | {h.unit for h in program.holdouts.values()}:
+            namespace, _, name = path.partition(".")
+            value = ctx.get(namespace, {}).get(name)
+            if value is not None:
+                units[path] = str(value)
+        if in_holdout(tuple(program.holdouts.values()), units):
+            return None
+        for experiment in experiments:
+            unit = units.get(experiment.unit)
+            if unit is None:
+                continue
+            assignment = assign(experiment, unit, self.assignments)
+            if assignment is not None:
+                if self.exposures is not None:
+                    try:
+                        self.exposures.record(Exposure(experiment.name, assignment.variant, unit, now))
+                    except Exception:  # an exposure sink must never fail a decision
+                        self.log_failures += 1
+                return assignment
+        return None
+
+    def _append(self, decision: Decision, ctx: Mapping[str, Any], now: Any) -> None:
+        if self.log is None:
+            return
+        try:
+            self.log.append(LogRecord(
+                now, decision.scene, decision.ruleset_version, decision.ruleset_hash, decision.strategy,
+                decision.experiment, decision.variant, ctx, decision.effects, decision.fired,
+                decision.latency_us, decision.failed, decision.reason,
+            ))
+        except Exception:  # the log must never fail a decision; losses are counted
+            self.log_failures += 1

@@ -6,8 +6,9 @@
 - `score`: the scores of matching rules are summed and the total picks a band (the highest
   band whose `from` the total reaches); the band's effects follow those of the matching rules.
 
-Rules are already ordered by (priority descending, name) by the checker, so no output depends
-on dict or set order.
+Rules are already ordered by (priority descending, name) by the checker, and each strategy is
+compiled into one function that tests them in that order, so no output depends on dict or set
+order and a decision costs one call.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from arbiter.dsl.compiler import CompiledRule, Ruleset
-from arbiter.dsl.model import Strategy
 from arbiter.dsl.runtime import EffectValue
 
 
@@ -29,35 +29,33 @@ class Outcome:
     matched: frozenset[str]  # every rule whose condition held, fired or not
 
 
-def run_strategy(ruleset: Ruleset, strategy: Strategy, ctx: Mapping[str, Any]) -> Outcome:
-    rules = [ruleset.rules[r.id] for r in strategy.rules]
-    if strategy.hit == "first":
-        return _first(rules, ctx)
-    if strategy.hit == "all":
-        return _all(rules, ctx)
-    return _score(ruleset, strategy, rules, ctx)
+NOTHING = Outcome((), (), None, frozenset())
 
 
-def _effects(rule: CompiledRule, ctx: Mapping[str, Any]) -> list[EffectValue]:
-    return [effect.evaluate(ctx) for effect in rule.effects]
+def run_strategy(ruleset: Ruleset, name: str, ctx: Mapping[str, Any]) -> Outcome:
+    compiled = ruleset.strategies[name]
+    hit = compiled.strategy.hit
+    if hit == "first":
+        index = compiled.select(ctx)
+        if index < 0:
+            return NOTHING
+        rule = compiled.rules[index]
+        return Outcome(_effects(rule, ctx), (rule.rule.id,), None, frozenset((rule.rule.id,)))
+    matched = [compiled.rules[i] for i in compiled.select(ctx)]
+    if hit == "all":
+        return _all(matched, ctx)
+    return _score(ruleset, name, matched, ctx)
 
 
-def _first(rules: list[CompiledRule], ctx: Mapping[str, Any]) -> Outcome:
-    for rule in rules:
-        if rule.matches(ctx):
-            return Outcome(tuple(_effects(rule, ctx)), (rule.rule.id,), None, frozenset({rule.rule.id}))
-    return Outcome((), (), None, frozenset())
+def _effects(rule: CompiledRule, ctx: Mapping[str, Any]) -> tuple[EffectValue, ...]:
+    return tuple(effect.evaluate(ctx) for effect in rule.effects)
 
 
-def _all(rules: list[CompiledRule], ctx: Mapping[str, Any]) -> Outcome:
+def _all(matched: list[CompiledRule], ctx: Mapping[str, Any]) -> Outcome:
     effects: list[EffectValue] = []
     fired: list[str] = []
-    matched: set[str] = set()
     taken_groups: set[str] = set()
-    for rule in rules:
-        if not rule.matches(ctx):
-            continue
-        matched.add(rule.rule.id)
+    for rule in matched:
         group = rule.rule.group
         if group is not None:
             if group in taken_groups:
@@ -65,23 +63,20 @@ def _all(rules: list[CompiledRule], ctx: Mapping[str, Any]) -> Outcome:
             taken_groups.add(group)
         fired.append(rule.rule.id)
         effects.extend(_effects(rule, ctx))
-    return Outcome(tuple(effects), tuple(fired), None, frozenset(matched))
+    return Outcome(tuple(effects), tuple(fired), None, frozenset(r.rule.id for r in matched))
 
 
-def _score(ruleset: Ruleset, strategy: Strategy, rules: list[CompiledRule], ctx: Mapping[str, Any]) -> Outcome:
-    total = 0
+def _score(ruleset: Ruleset, name: str, matched: list[CompiledRule], ctx: Mapping[str, Any]) -> Outcome:
+    total = sum(rule.rule.score or 0 for rule in matched)
     effects: list[EffectValue] = []
-    fired: list[str] = []
-    for rule in rules:
-        if rule.matches(ctx):
-            total += rule.rule.score or 0
-            fired.append(rule.rule.id)
-            effects.extend(_effects(rule, ctx))
-    band_effects = ruleset.bands[strategy.name]
+    for rule in matched:
+        effects.extend(_effects(rule, ctx))
+    bands = ruleset.program.strategies[name].bands
     chosen = None
-    for index, band in enumerate(strategy.bands):
+    for index, band in enumerate(bands):
         if total >= band.floor:
             chosen = index
     if chosen is not None:
-        effects.extend(effect.evaluate(ctx) for effect in band_effects[chosen])
-    return Outcome(tuple(effects), tuple(fired), total, frozenset(fired))
+        effects.extend(effect.evaluate(ctx) for effect in ruleset.bands[name][chosen])
+    fired = tuple(rule.rule.id for rule in matched)
+    return Outcome(tuple(effects), fired, total, frozenset(fired))
