@@ -21,6 +21,7 @@ from arbiter.dsl import types as t
 from arbiter.dsl.context import prepare
 from arbiter.dsl.diagnostics import Diagnostic, Severity, sort_key
 from arbiter.dsl.exprcheck import ExpressionChecker, Read, did_you_mean
+from arbiter.dsl.gcpause import collector_paused
 from arbiter.dsl.model import (
     MISSING,
     Band,
@@ -109,6 +110,11 @@ def check_paths(paths: Iterable[str | Path]) -> CheckResult:
 
 def check_sources(sources: Mapping[str, str]) -> CheckResult:
     """Parse and check rule files given as {file name: text}."""
+    with collector_paused():
+        return _check_sources(sources)
+
+
+def _check_sources(sources: Mapping[str, str]) -> CheckResult:
     modules: list[n.Module] = []
     diagnostics: list[Diagnostic] = []
     for file in sorted(sources):

@@ -29,6 +29,7 @@ from arbiter.dsl.codegen import FALLBACK, ExprBuilder, call, guarded, load, make
 from arbiter.dsl.context import prepare
 from arbiter.dsl.diagnostics import render_all
 from arbiter.dsl.exprcheck import ExpressionChecker
+from arbiter.dsl.gcpause import collector_paused
 from arbiter.dsl.interpreter import evaluate
 from arbiter.dsl.model import MISSING, Program, Rule, Strategy
 from arbiter.dsl.parser import parse_expression
@@ -50,11 +51,16 @@ class CompiledExpr:
     expr: n.Expr
     type: t.Type
     fn: Callable[[Mapping[str, Any]], Any]
-    source: str  # the generated Python, for reading and debugging only
     program: Program = field(repr=False, compare=False)  # whose types and tags it was checked with
+    code: tuple[str, list[ast.stmt]] = field(repr=False, compare=False, default=("", []))
 
     def __call__(self, ctx: Mapping[str, Any]) -> Any:
         return self.fn(ctx)
+
+    @property
+    def source(self) -> str:
+        """The generated Python, for reading and debugging only (built on demand)."""
+        return source_of(*self.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +77,10 @@ class CompiledEffect:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    rule: Rule
-    when: CompiledExpr | None
-    effects: tuple[CompiledEffect, ...]
+    """A rule's effects; its condition lives in its strategy's function."""
 
-    def matches(self, ctx: Mapping[str, Any]) -> bool:
-        return True if self.when is None else bool(self.when.fn(ctx))
+    rule: Rule
+    effects: tuple[CompiledEffect, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,11 @@ class CompiledStrategy:
     strategy: Strategy
     rules: tuple[CompiledRule, ...]
     select: Callable[[Mapping[str, Any]], Any]
-    source: str
+    code: tuple[str, list[ast.stmt]] = field(repr=False, compare=False, default=("", []))
+
+    @property
+    def source(self) -> str:
+        return source_of(*self.code)
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,11 @@ def compile_program(result: CheckResult) -> Ruleset:
     """Compile a clean check result. Raises CompileError when it has errors."""
     if not result.ok:
         raise CompileError(f"the rules have {len(result.errors)} error(s); fix them before compiling")
-    program = result.program
+    with collector_paused():
+        return _compile(result.program)
+
+
+def _compile(program: Program) -> Ruleset:
     compiler = Compiler(program)
     conditions = {name: compiler.expression(c.expr) for name, c in program.conditions.items()}
     strategies = {name: compiler.strategy(s) for name, s in program.strategies.items()}
@@ -175,13 +187,15 @@ class Compiler:
     def effect(self, call_: n.Call) -> CompiledEffect:
         effect = self.program.effects[call_.name]
         by_name = {a.name: a.value for a in call_.args}
-        fields = tuple((key, self.expression(by_name[key])) for key, _ in effect.params if key in by_name)
-        constant = None
-        values = [literal_value(by_name[key]) for key, _ in effect.params if key in by_name]
-        if all(v is not MISSING for v in values):
-            # Literal fields: evaluate once now, not on every decision.
-            constant = rt.EffectValue(call_.name, tuple((k, rt.output(f.fn({}), f.type)) for k, f in fields))
-        return CompiledEffect(call_.name, fields, constant)
+        present = [key for key, _ in effect.params if key in by_name]
+        if all(literal_value(by_name[key]) is not MISSING for key in present):
+            # Literal fields: evaluate once now (no code to generate), not on every decision.
+            values = tuple(
+                (key, rt.output(evaluate(by_name[key], {}, self.program), self.program.type_of(by_name[key])))
+                for key in present
+            )
+            return CompiledEffect(call_.name, (), rt.EffectValue(call_.name, values))
+        return CompiledEffect(call_.name, tuple((key, self.expression(by_name[key])) for key in present))
 
     def expression(self, expr: n.Expr, *, program: Program | None = None, fallback: bool = True) -> CompiledExpr:
         """`fallback=False` leaves out the interpreter fallback: only the differential test
@@ -194,17 +208,10 @@ class Compiler:
         name = self._name("expr")
         namespace = {**builder.globals, "_slow": partial(_interpret, expr, program)}
         fn = make_function(name, body, namespace, f"<rules:{expr.span.file}:{expr.span.line}>")
-        return CompiledExpr(expr, program.type_of(expr), fn, source_of(name, body), program)
+        return CompiledExpr(expr, program.type_of(expr), fn, program, (name, body))
 
     def strategy(self, strategy: Strategy) -> CompiledStrategy:
-        rules = tuple(
-            CompiledRule(
-                rule,
-                self.expression(rule.when) if rule.when is not None else None,
-                tuple(self.effect(c) for c in rule.effects),
-            )
-            for rule in strategy.rules
-        )
+        rules = tuple(CompiledRule(rule, tuple(self.effect(c) for c in rule.effects)) for rule in strategy.rules)
         builder = ExprBuilder(self.program)
         slow: list[Callable[[Mapping[str, Any]], Any]] = []
         body: list[ast.stmt] = []
@@ -230,7 +237,7 @@ class Compiler:
         name = self._name("strategy")
         namespace = {**builder.globals, "_slow": tuple(slow)}
         fn = make_function(name, body, namespace, f"<rules:{strategy.span.file}:{strategy.name}>")
-        return CompiledStrategy(strategy, rules, fn, source_of(name, body))
+        return CompiledStrategy(strategy, rules, fn, (name, body))
 
 
 def _interpret(expr: n.Expr, program: Program, ctx: Mapping[str, Any]) -> Any:

@@ -65,7 +65,7 @@ _TERMINAL_NAMES = {
 }
 
 
-class _Limit(Exception):
+class _Refused(Exception):
     def __init__(self, code: str, message: str, span: n.Span, hint: str) -> None:
         super().__init__(message)
         self.diagnostic = Diagnostic(code, message, span, hint=hint)
@@ -115,7 +115,7 @@ def parse(source: str, file: str = "<input>") -> tuple[n.Module | None, list[Dia
     try:
         decls = _parse_text(source, file, comments)
         return n.Module(file, tuple(decls), tuple(comments), source), []
-    except (UnexpectedInput, _Limit, VisitError, LarkError):
+    except (UnexpectedInput, _Refused, VisitError, LarkError):
         pass
     # Resume at each line that starts a declaration, to report every syntax error.
     decls_all: list[n.Decl] = []
@@ -132,10 +132,10 @@ def parse(source: str, file: str = "<input>") -> tuple[n.Module | None, list[Dia
         try:
             decls_all.extend(_parse_text(chunk, file, chunk_comments))
             comments.extend(chunk_comments)
-        except _Limit as exc:
+        except _Refused as exc:
             diagnostics.append(exc.diagnostic)
         except VisitError as exc:
-            if isinstance(exc.orig_exc, _Limit):
+            if isinstance(exc.orig_exc, _Refused):
                 diagnostics.append(exc.orig_exc.diagnostic)
             else:
                 diagnostics.append(_generic(file, str(exc.orig_exc)))
@@ -160,13 +160,13 @@ def parse_expression(text: str, file: str = "<expression>") -> tuple[n.Expr | No
         _check_depth(tree, file)
         token = _STATE.set(_ParseState(file))
         try:
-            return _Builder().transform(tree), []
+            return _Builder(visit_tokens=False).transform(tree), []
         finally:
             _STATE.reset(token)
-    except _Limit as exc:
+    except _Refused as exc:
         return None, [exc.diagnostic]
     except VisitError as exc:
-        if isinstance(exc.orig_exc, _Limit):
+        if isinstance(exc.orig_exc, _Refused):
             return None, [exc.orig_exc.diagnostic]
         return None, [_generic(file, str(exc.orig_exc))]
     except UnexpectedInput as exc:
@@ -178,7 +178,7 @@ def _parse_text(text: str, file: str, comments: list[n.Comment]) -> list[n.Decl]
     _check_depth(tree, file)
     token = _STATE.set(_ParseState(file))
     try:
-        decls = _Builder().transform(tree)
+        decls = _Builder(visit_tokens=False).transform(tree)
     finally:
         _STATE.reset(token)
     comments.extend(_scan_comments(text))
@@ -196,7 +196,7 @@ def _check_depth(tree: Tree[Token], file: str) -> None:
             line = getattr(meta, "line", 1)
             column = getattr(meta, "column", 1)
             span = n.Span(file, line, column, getattr(meta, "end_line", line), getattr(meta, "end_column", column))
-            raise _Limit(
+            raise _Refused(
                 "dsl.limit.depth",
                 f"the expression nests deeper than {MAX_EXPR_DEPTH} levels",
                 span,
@@ -382,7 +382,7 @@ class _Builder(Transformer[Token, Any]):
     def _nest(self, node: Any, *children: Any) -> Any:
         depth = 1 + max((self.depth.get(id(c), (0, None))[0] for c in children if c is not None), default=0)
         if depth > MAX_EXPR_DEPTH:
-            raise _Limit(
+            raise _Refused(
                 "dsl.limit.depth",
                 f"the expression nests deeper than {MAX_EXPR_DEPTH} levels",
                 node.span,
@@ -402,6 +402,14 @@ class _Builder(Transformer[Token, Any]):
         attrs: tuple[n.Attr, ...] = ()
         if block is not None:
             attrs = tuple(i for i in block[0] if isinstance(i, n.Attr))
+            for item in block[0]:
+                if isinstance(item, n.Block):
+                    raise _Refused(
+                        "dsl.syntax.tag_block",
+                        f"a tag's block holds attributes only, not `{item.kind}`",
+                        item.name_span,
+                        "declare it at the top level of the file",
+                    )
         name_span = n.Span(self.file, ns.line or 0, ns.column or 0, name.end_line or 0, name.end_column or 0)
         return n.TagDecl(str(ns), str(name), type_, attrs, self._span(meta), name_span, block is not None)
 
@@ -540,7 +548,7 @@ class _Builder(Transformer[Token, Any]):
         present = tuple(i for i in items if i is not None)
         span = self._span(meta)
         if len(present) > MAX_LIST_ITEMS:
-            raise _Limit(
+            raise _Refused(
                 "dsl.limit.list_size",
                 f"the list has {len(present)} items; the limit is {MAX_LIST_ITEMS}",
                 span,
@@ -585,7 +593,7 @@ class _Builder(Transformer[Token, Any]):
         try:
             value = _parse_datetime(text)
         except ValueError:
-            raise _Limit("dsl.syntax.bad_date", f"{text} is not a valid date", span, "write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS") from None
+            raise _Refused("dsl.syntax.bad_date", f"{text} is not a valid date", span, "write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS") from None
         return n.DateTimeLit(value, text, span)
 
     def true_lit(self, meta: Any) -> n.BoolLit:

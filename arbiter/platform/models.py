@@ -1,0 +1,6 @@
+"""Imports every platform module's tables so that `create_schema` sees them all.
+
+Each module owns its tables in its own `models.py`; add a line here when a module lands.
+"""
+
+from __future__ import annotations
