@@ -26,7 +26,7 @@ from arbiter.dsl import runtime as rt
 from arbiter.dsl import types as t
 from arbiter.dsl.checker import CheckResult, literal_value
 from arbiter.dsl.codegen import FALLBACK, ExprBuilder, call, guarded, load, make_function, source_of
-from arbiter.dsl.context import prepare
+from arbiter.dsl.context import ContextShape
 from arbiter.dsl.diagnostics import render_all
 from arbiter.dsl.exprcheck import ExpressionChecker
 from arbiter.dsl.gcpause import collector_paused
@@ -110,13 +110,14 @@ class Ruleset:
     fallbacks: Mapping[str, tuple[CompiledEffect, ...]]  # scene -> fallback effects
     bands: Mapping[str, tuple[tuple[CompiledEffect, ...], ...]]  # strategy -> effects per band
     _compiler: Compiler = field(repr=False, compare=False)
+    _shape: ContextShape = field(repr=False, compare=False)
 
     @property
     def rules(self) -> dict[str, CompiledRule]:
         return {r.rule.id: r for s in self.strategies.values() for r in s.rules}
 
     def prepare(self, raw: Mapping[str, Any] | Any, *, now: datetime | None = None) -> dict[str, Any]:
-        return prepare(raw, self.program.tags, now=now, fill_defaults=True)
+        return self._shape.prepare(raw, now=now, fill_defaults=True)
 
     def compile_expression(self, text: str, *, file: str = "<expression>") -> CompiledExpr:
         """Check and compile a standalone expression against this ruleset's catalog."""
@@ -150,7 +151,10 @@ def _compile(program: Program) -> Ruleset:
         for name, s in program.strategies.items()
     }
     fallbacks = {name: tuple(compiler.effect(c) for c in s.fallback) for name, s in program.scenes.items()}
-    return Ruleset(program, source_hash(program.sources), conditions, strategies, fallbacks, bands, compiler)
+    return Ruleset(
+        program, source_hash(program.sources), conditions, strategies, fallbacks, bands, compiler,
+        ContextShape(program.tags),
+    )
 
 
 def compile_expression(

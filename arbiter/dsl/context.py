@@ -6,6 +6,9 @@ its tag's type (money as a Decimal in the tag's currency, lists as tuples, sets 
 date-times aware) and refuses what does not fit with an error naming the tag. With
 `fill_defaults`, missing tags that declare a default get it, so compiled code rarely needs the
 slow path. The evaluation time travels in the context under NOW_KEY.
+
+`ContextShape` does the per-catalog work once (a ruleset keeps one); `prepare` is the
+one-off form.
 """
 
 from __future__ import annotations
@@ -20,6 +23,39 @@ from arbiter.errors import InvalidInput
 
 NOW_KEY = "$now"  # not an identifier, so it can never collide with a namespace
 
+# Values that need no conversion when they already have the runtime type.
+_PASS_THROUGH: dict[t.Type, type] = {t.STRING: str, t.BOOL: bool}
+
+
+class ContextShape:
+    """The tag catalog arranged for preparing contexts quickly."""
+
+    def __init__(self, tags: Mapping[str, Tag]) -> None:
+        self.namespaces: dict[str, dict[str, Tag]] = {}
+        self.defaults: dict[str, dict[str, Any]] = {}
+        for tag in tags.values():
+            self.namespaces.setdefault(tag.namespace, {})[tag.name] = tag
+            if tag.default is not MISSING:
+                self.defaults.setdefault(tag.namespace, {})[tag.name] = tag.default
+
+    def prepare(self, raw: Mapping[str, Any] | Any, *, now: datetime | None = None, fill_defaults: bool = False) -> dict[str, Any]:
+        raw = _as_mapping(raw, "the context")
+        prepared: dict[str, Any] = {}
+        for namespace, declared in self.namespaces.items():
+            values: dict[str, Any] = dict(self.defaults.get(namespace, {})) if fill_defaults else {}
+            supplied = raw.get(namespace)
+            if supplied is not None:
+                for name, value in _as_mapping(supplied, namespace).items():
+                    tag = declared.get(name)
+                    if tag is None or value is None:
+                        continue
+                    exact = _PASS_THROUGH.get(tag.type)
+                    values[name] = value if exact is not None and type(value) is exact else t.coerce(value, tag.type, tag.path)
+            prepared[namespace] = values
+        if now is not None:
+            prepared[NOW_KEY] = now
+        return prepared
+
 
 def prepare(
     raw: Mapping[str, Any] | Any,
@@ -28,34 +64,13 @@ def prepare(
     now: datetime | None = None,
     fill_defaults: bool = False,
 ) -> dict[str, Any]:
-    raw = _as_mapping(raw, "the context")
-    by_namespace: dict[str, dict[str, Tag]] = {}
-    for tag in tags.values():
-        by_namespace.setdefault(tag.namespace, {})[tag.name] = tag
-    prepared: dict[str, Any] = {}
-    for namespace, declared in by_namespace.items():
-        supplied = raw.get(namespace)
-        values: dict[str, Any] = {}
-        if supplied is not None:
-            supplied = _as_mapping(supplied, namespace)
-            for name, value in supplied.items():
-                found = declared.get(name)
-                if found is None or value is None:
-                    continue
-                values[name] = t.coerce(value, found.type, found.path)
-        if fill_defaults:
-            for name, tag in declared.items():
-                if name not in values and tag.default is not MISSING:
-                    values[name] = tag.default
-        prepared[namespace] = values
-    if now is not None:
-        prepared[NOW_KEY] = now
-    return prepared
+    return ContextShape(tags).prepare(raw, now=now, fill_defaults=fill_defaults)
 
 
 def _as_mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
     if hasattr(value, "model_dump"):
-        value = value.model_dump()
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: expected an object of tags, got {type(value).__name__}")
-    return value
+        dumped: Mapping[str, Any] = value.model_dump()
+        return dumped
+    raise InvalidInput(f"{where}: expected an object of tags, got {type(value).__name__}")
