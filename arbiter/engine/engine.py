@@ -28,7 +28,14 @@ from arbiter.dsl.model import Experiment
 from arbiter.dsl.runtime import EvaluationError
 from arbiter.engine.decision import Decision
 from arbiter.engine.decision_log import DecisionLog, LogRecord
-from arbiter.engine.experiments import Assignment, AssignmentStore, Exposure, ExposureSink, assign, in_holdout
+from arbiter.engine.experiments import (
+    Assignment,
+    AssignmentStore,
+    Exposure,
+    ExposureSink,
+    assign,
+    in_holdout,
+)
 from arbiter.engine.explain import explain_strategy
 from arbiter.engine.strategies import run_strategy
 from arbiter.errors import ArbiterError

@@ -1,0 +1,71 @@
+"""Settings of the HTTP service: one frozen value, read from the environment on request.
+
+Nothing here runs at import time. `create_app()` calls `load_settings()` when it is not handed
+a `Settings`, so tests build apps with exactly the settings they want and the service reads
+its environment once, at start. Every field has an embedded default, so `make run` needs no
+configuration at all.
+
+| variable                      | field               | default                     |
+|-------------------------------|---------------------|-----------------------------|
+| ARBITER_ENV                   | env                 | development                 |
+| ARBITER_DATABASE_URL          | database_url        | sqlite:///var/arbiter.db    |
+| ARBITER_REDIS_URL             | redis_url           | (none: in-memory stores)    |
+| ARBITER_MAX_BODY_BYTES        | max_body_bytes      | 1048576                     |
+| ARBITER_MAX_RULE_FILES        | max_rule_files      | 100                         |
+| ARBITER_MAX_RULE_FILE_BYTES   | max_rule_file_bytes | 262144                      |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from arbiter.errors import ArbiterError
+
+PREFIX = "ARBITER_"
+
+
+class SettingsError(ArbiterError):
+    """An environment variable holds a value the service cannot use."""
+
+    code = "api.settings.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    database_url: str = "sqlite:///var/arbiter.db"
+    redis_url: str | None = None
+    # Bounds on what one request may carry: the body as a whole, then the rule files in it.
+    max_body_bytes: int = 1_048_576
+    max_rule_files: int = 100
+    max_rule_file_bytes: int = 262_144
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_rule_files", "max_rule_file_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be a positive integer, not {getattr(self, name)}")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `ARBITER_*` variables (the process environment unless one is given)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for field in fields(Settings):
+        raw = env.get(PREFIX + field.name.upper())
+        if raw is None:
+            continue
+        raw = raw.strip()
+        if field.type == "int":
+            try:
+                values[field.name] = int(raw)
+            except ValueError:
+                raise SettingsError(
+                    f"{PREFIX}{field.name.upper()} must be an integer, not {raw!r}"
+                ) from None
+        elif field.type == "str | None":
+            values[field.name] = raw or None
+        else:
+            values[field.name] = raw
+    return Settings(**values)  # type: ignore[arg-type]
