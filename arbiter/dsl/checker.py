@@ -39,7 +39,15 @@ from arbiter.dsl.model import (
     Variant,
 )
 from arbiter.dsl.parser import parse
-from arbiter.dsl.schema import BLOCKS, NAMESPACES, TAG_ATTRS, TOP_LEVEL, AttrSpec, BlockSpec
+from arbiter.dsl.schema import (
+    BLOCKS,
+    KEYWORDS,
+    NAMESPACES,
+    TAG_ATTRS,
+    TOP_LEVEL,
+    AttrSpec,
+    BlockSpec,
+)
 from arbiter.errors import ArbiterError
 
 RULE_SUFFIX = ".rules"
@@ -180,7 +188,10 @@ class _Checker:
                 elif isinstance(decl, n.EffectDecl):
                     effect_decls.append(decl)
                 elif isinstance(decl, n.ConditionDecl):
-                    if decl.name in condition_decls:
+                    if decl.name in KEYWORDS:
+                        self.error("dsl.name.reserved", f"`{decl.name}` is a word of the language and cannot name a condition",
+                                   decl.name_span, "choose another name")
+                    elif decl.name in condition_decls:
                         self.duplicate("condition", decl.name, decl.name_span, condition_decls[decl.name].name_span)
                     else:
                         condition_decls[decl.name] = decl
@@ -209,7 +220,7 @@ class _Checker:
         experiments = self._experiments(self._unique("experiment", blocks["experiment"]), scenes, strategies)
         holdouts = self._holdouts(self._unique("holdout", blocks["holdout"]))
         promotions = self._promotions(self._unique("promotion", blocks["promotion"]))
-        tests = self._tests(self._unique("test", blocks["test"]), scenes)
+        tests = self._tests(self._unique("test", blocks["test"]), scenes, strategies)
         return Program(
             tags=tags,
             effects=effects,
@@ -626,7 +637,7 @@ class _Checker:
                         "dsl.rule.unreachable",
                         f"rule `{later.name}` can never fire: rule `{rule.name}` (priority {rule.priority}) comes first and always matches",
                         later.span if later.span.line == later.span.end_line else n.Span(later.span.file, later.span.line, later.span.column, later.span.line, later.span.column + 4 + len(later.name) + 1),
-                        "in a `first` strategy the highest-priority match wins; lower its priority or give it a `when`",
+                        f"in a `first` strategy the highest-priority match wins: lower the priority of `{rule.name}` or narrow it with a `when`",
                     )
                 return
 
@@ -774,12 +785,17 @@ class _Checker:
             promotions[block.name] = Promotion(block.name, block, block.span)
         return promotions
 
-    def _tests(self, blocks: list[n.Block], scenes: Mapping[str, Scene]) -> list[TestCase]:
+    def _tests(self, blocks: list[n.Block], scenes: Mapping[str, Scene], strategies: Mapping[str, Strategy]) -> list[TestCase]:
         tests: list[TestCase] = []
         for block in blocks:
             found = self.block_attrs(block, BLOCKS["test"])
             get = {k: v[0] for k, v in found.items()}
             scene = self.ref(get["scene"], "scene", scenes) if "scene" in get else None
+            strategy = self.ref(get["strategy"], "strategy", strategies) if "strategy" in get else None
+            if strategy and scene and strategies[strategy].scene != scene:
+                self.error("dsl.scene.strategy", f"strategy `{strategy}` serves scene `{strategies[strategy].scene}`, not `{scene}`",
+                           get["strategy"].value.span)
+                strategy = None
             now = self.moment(get["now"]) if "now" in get else None
             given: dict[str, Any] = {}
             if "given" in get:
@@ -794,7 +810,7 @@ class _Checker:
                     expect.append(call)
             if scene is None:
                 continue
-            tests.append(TestCase(block.name, scene, now, given, tuple(expect), block.span))
+            tests.append(TestCase(block.name, scene, strategy, now, given, tuple(expect), block.span))
         return tests
 
     def _given(self, attr: n.Attr) -> dict[str, Any]:

@@ -55,16 +55,19 @@ def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
     lines = [f"{d.span}: {d.severity.value}[{d.code}]: {d.message}"]
     source = sources.get(d.span.file)
     if source is not None and d.span.line >= 1:
-        text_lines = source.splitlines()
+        # The parser counts lines at "\n" only; str.splitlines() would also break at U+2028,
+        # form feeds and lone carriage returns and show the wrong line.
+        text_lines = source.split("\n")
         if d.span.line <= len(text_lines):
-            text = text_lines[d.span.line - 1].replace("\t", " ")
-            gutter = str(d.span.line)
-            pad = " " * len(gutter)
+            text = text_lines[d.span.line - 1].rstrip("\r").replace("\t", " ")
             start = max(d.span.column, 1)
             if d.span.end_line == d.span.line and d.span.end_column > start:
                 end = d.span.end_column
             else:
                 end = len(text) + 1
+            text, start, end = _window(text, start, end)
+            gutter = str(d.span.line)
+            pad = " " * len(gutter)
             # Terminals show CJK characters two columns wide: measure, don't count.
             lead = _width(text[: start - 1])
             width = max(_width(text[start - 1 : end - 1]), 1)
@@ -74,6 +77,23 @@ def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
     if d.hint:
         lines.append(f"  = hint: {d.hint}")
     return "\n".join(lines)
+
+
+_MAX_SHOWN = 120
+
+
+def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """Cut a long source line to a window around the span (1-based columns, end exclusive)."""
+    if len(text) <= _MAX_SHOWN:
+        return text, start, end
+    left = max(start - 40, 0)
+    right = min(max(end - 1, start) + 40, len(text), left + _MAX_SHOWN)
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < len(text) else ""
+    shown = prefix + text[left:right] + suffix
+    new_start = start - left + len(prefix)
+    new_end = min(end - left, right - left + 1) + len(prefix)
+    return shown, new_start, max(new_end, new_start + 1)
 
 
 def _width(text: str) -> int:

@@ -18,6 +18,7 @@ from arbiter.dsl import types as t
 from arbiter.dsl.diagnostics import Diagnostic, Severity
 from arbiter.dsl.functions import FUNCTIONS
 from arbiter.dsl.model import Effect, Tag
+from arbiter.dsl.schema import NAMESPACES
 
 # Static bound on the work one expression may do: each quantifier over a context list
 # multiplies the cost of its body by the longest list the context may carry.
@@ -38,14 +39,27 @@ class Read:
 
 
 def suggest(word: str, candidates: Sequence[str]) -> list[str]:
-    return difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    """Up to three close candidates: at least 60% alike, and none far behind the best one
+    (so `stratgy` suggests `strategy`, not also `tag`)."""
+    scored = []
+    for candidate in candidates:
+        matcher = difflib.SequenceMatcher(None, word, candidate)
+        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6:
+            ratio = matcher.ratio()
+            if ratio >= 0.6:
+                scored.append((ratio, candidate))
+    if not scored:
+        return []
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    best = scored[0][0]
+    return [candidate for ratio, candidate in scored[:3] if ratio >= best - 0.15]
 
 
-def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
+def did_you_mean(word: str, candidates: Sequence[str], *, quote: str = "`") -> str | None:
     close = suggest(word, candidates)
     if not close:
         return None
-    return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    return "did you mean " + " or ".join(f"{quote}{c}{quote}" for c in close) + "?"
 
 
 def is_number_literal(node: n.Expr) -> bool:
@@ -91,12 +105,20 @@ class ExpressionChecker:
                     "avoid nesting quantifiers over lists inside one another",
                 )
             if expected is not None and found != t.UNKNOWN and not self.assignable(expected, found, expr):
-                self._error(
-                    "dsl.type.mismatch",
-                    f"{what} must be {_describe(expected)}, but this is {_describe(found)}",
-                    expr.span,
-                    None,
-                )
+                if expected == t.BOOL:
+                    self._error(
+                        "dsl.type.mismatch",
+                        f"{what} must be true or false, but this is {_describe(found)}",
+                        expr.span,
+                        "compare it with something, e.g. `user.level >= 3`",
+                    )
+                else:
+                    self._error(
+                        "dsl.type.mismatch",
+                        f"{what} must be {_describe(expected)}, but this is {_describe(found)}",
+                        expr.span,
+                        None,
+                    )
             return found, tuple(self._reads)
         finally:
             self._reads, self._vars, self._cost = saved
@@ -329,12 +351,17 @@ class ExpressionChecker:
 
     def _unknown_tag(self, e: n.Name, path: str) -> None:
         all_paths = sorted(self.tags)
-        close = suggest(path, all_paths)
         if e.parts[0] in self.namespaces:
+            # Compare names within the namespace: the shared prefix would make every tag look close.
             in_ns = [p.split(".", 1)[1] for p in all_paths if p.startswith(e.parts[0] + ".")]
+            close = [f"{e.parts[0]}.{name}" for name in suggest(e.parts[1], in_ns)]
             candidates = f"tags in `{e.parts[0]}`: {', '.join(in_ns[:12])}{', ...' if len(in_ns) > 12 else ''}"
+        elif e.parts[0] in NAMESPACES:
+            close = []
+            candidates = f"no tag is declared in `{e.parts[0]}`; declare it with `tag {path}: <type>`"
         else:
-            candidates = f"namespaces: {', '.join(sorted(self.namespaces))}"
+            close = suggest(path, all_paths)
+            candidates = f"namespaces: {', '.join(sorted(self.namespaces or NAMESPACES))}"
         message = f"unknown tag `{path}`"
         if close:
             message += "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
@@ -377,8 +404,16 @@ class ExpressionChecker:
         self._reads, self._vars = [], {}
         try:
             found = self._expr(decl.expr)
-            self.condition_costs[decl.name] = self._cost_of(decl.expr)
+            cost = self._cost_of(decl.expr)
+            self.condition_costs[decl.name] = cost
             reads = tuple(self._reads)
+            if cost > MAX_COST:
+                self._error(
+                    "dsl.limit.cost",
+                    f"condition `{decl.name}` may take up to {cost:,} steps to evaluate; the limit is {MAX_COST:,}",
+                    decl.expr.span,
+                    "avoid nesting quantifiers over lists inside one another",
+                )
         finally:
             self._reads, self._vars = saved
             self._visiting.pop()
@@ -463,7 +498,8 @@ class ExpressionChecker:
                             "dsl.type.enum_value",
                             f"\"{other_node.value}\" is not a value of {_describe(enum_type)}",
                             other_node.span,
-                            did_you_mean(other_node.value, enum_type.values) or "values: " + ", ".join(enum_type.values),
+                            did_you_mean(other_node.value, enum_type.values, quote='"')
+                            or "values: " + ", ".join(f'"{v}"' for v in enum_type.values),
                         )
                     return
             if t.is_stringlike(a) and t.is_stringlike(b):

@@ -165,6 +165,7 @@ class Promotion:
 class TestCase:
     name: str
     scene: str
+    strategy: str | None  # None: whatever serves the scene (default or experiment variant)
     now: datetime | None
     given: Mapping[str, Any]
     expect: tuple[n.Call, ...] | None  # None: expect no effects

@@ -102,11 +102,11 @@ def parse(source: str, file: str = "<input>") -> tuple[n.Module | None, list[Dia
     """Parse one file. Returns the module (declarations that parsed) and all syntax problems."""
     size = len(source.encode("utf-8", errors="replace"))
     if size > MAX_FILE_BYTES:
-        span = n.Span(file, 1, 1, 1, 1)
+        span = n.Span(file, 1, 1, 1, 2)
         return None, [
             Diagnostic(
                 "dsl.limit.file_size",
-                f"the file is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
                 span,
                 hint="split the rules over several files",
             )
@@ -140,7 +140,7 @@ def parse(source: str, file: str = "<input>") -> tuple[n.Module | None, list[Dia
             else:
                 diagnostics.append(_generic(file, str(exc.orig_exc)))
         except UnexpectedInput as exc:
-            diagnostics.append(_syntax_diagnostic(exc, file))
+            diagnostics.append(_syntax_diagnostic(exc, file, chunk))
         except LarkError as exc:
             diagnostics.append(_generic(file, str(exc)))
     if not diagnostics:  # pragma: no cover - the whole parse failed, so some chunk must too
@@ -170,7 +170,7 @@ def parse_expression(text: str, file: str = "<expression>") -> tuple[n.Expr | No
             return None, [exc.orig_exc.diagnostic]
         return None, [_generic(file, str(exc.orig_exc))]
     except UnexpectedInput as exc:
-        return None, [_syntax_diagnostic(exc, file)]
+        return None, [_syntax_diagnostic(exc, file, text)]
 
 
 def _parse_text(text: str, file: str, comments: list[n.Comment]) -> list[n.Decl]:
@@ -259,15 +259,35 @@ def _describe_expected(expected: set[str] | frozenset[str]) -> str:
     return ", ".join(names)
 
 
-def _syntax_diagnostic(exc: UnexpectedInput, file: str) -> Diagnostic:
+def _end_of_text(text: str) -> tuple[int, int]:
+    """Line and column just after the last code character (where a missing `)` goes),
+    passing over trailing blank lines and comments."""
+    comments = {c.line: c.column for c in _scan_comments(text)}
+    lines = text.split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        code = lines[index]
+        if index + 1 in comments:
+            code = code[: comments[index + 1] - 1]
+        code = code.rstrip()
+        if code:
+            return index + 1, len(code) + 1
+    return 1, 1
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, file: str, text: str = "") -> Diagnostic:
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if line < 1:
         line, column = 1, 1
+    if isinstance(exc, UnexpectedToken | UnexpectedEOF) and (
+        isinstance(exc, UnexpectedEOF) or exc.token.type == "$END"
+    ) and text:
+        line, column = _end_of_text(text)
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         if token.type == "$END":
-            expected = _describe_expected(exc.expected)
+            closers = [c for c in ("RPAR", "RSQB", "RBRACE") if c in exc.expected]
+            expected = _describe_expected(set(closers[:1]) if closers else exc.expected)
             return Diagnostic(
                 "dsl.syntax.unexpected_end",
                 f"the declaration is not finished; expected {expected}",
@@ -550,7 +570,7 @@ class _Builder(Transformer[Token, Any]):
         if len(present) > MAX_LIST_ITEMS:
             raise _Refused(
                 "dsl.limit.list_size",
-                f"the list has {len(present)} items; the limit is {MAX_LIST_ITEMS}",
+                f"the list has {len(present):,} items; the limit is {MAX_LIST_ITEMS:,}",
                 span,
                 "keep long lists out of rule files: use a managed list or a tag",
             )

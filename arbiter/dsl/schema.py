@@ -161,6 +161,8 @@ BLOCKS: dict[str, BlockSpec] = {
     "test": BlockSpec(
         {
             "scene": AttrSpec("name", required=True, ref="scene"),
+            "strategy": AttrSpec("name", ref="strategy",
+                                 summary="test this strategy of the scene, whatever the experiments assign"),
             "now": AttrSpec("datetime", summary="the clock for the test; a fixed default when absent"),
             "given": AttrSpec("record", summary="the context: a record per namespace"),
             "expect": AttrSpec("effects", repeat=True, summary="the effects, in order; `expect []` for none"),
@@ -169,5 +171,12 @@ BLOCKS: dict[str, BlockSpec] = {
         summary="given a context, expect effects",
     ),
 }
+
+# Words of the language that can never name a declaration: a condition called `and` could
+# never be referred to, and one called `true` would hide behind the literal.
+KEYWORDS = frozenset({
+    "and", "or", "not", "in", "contains", "between", "where", "for", "any", "all", "count",
+    "sum", "min", "max", "true", "false", "tag", "condition", "effect",
+})
 
 TOP_LEVEL = ("scene", "strategy", "experiment", "holdout", "promotion", "test")

@@ -26,7 +26,7 @@ def source_text(program: Program, span: n.Span) -> str:
     source = program.sources.get(span.file)
     if source is None or span.line < 1:
         return "?"
-    lines = source.splitlines()[span.line - 1 : span.end_line]
+    lines = source.split("\n")[span.line - 1 : span.end_line]
     if not lines:
         return "?"
     if len(lines) == 1:

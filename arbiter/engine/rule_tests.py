@@ -40,7 +40,7 @@ def run_tests(ruleset: Ruleset) -> list[TestResult]:
         expected = tuple(effect.evaluate({}) for effect in ruleset.effects_of(test.expect or ()))
         engine = Engine(ruleset, FixedClock(test.now or DEFAULT_TEST_NOW))
         try:
-            decision = engine.decide(test.scene, test.given)
+            decision = engine.decide(test.scene, test.given, strategy=test.strategy)
         except ArbiterError as exc:
             results.append(TestResult(test, False, expected, (), exc.message))
             continue

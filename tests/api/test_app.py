@@ -96,7 +96,7 @@ def test_check_syntax_error_across_files(client: TestClient) -> None:
         "dsl.syntax.unexpected_end",
         "b.rules",
         1,
-        5,
+        6,  # just after `x`, where the declaration stops short
     )
 
 
