@@ -1,0 +1,163 @@
+"""Checking experiments, holdouts, promotions and test blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from arbiter.dsl import nodes as n
+from arbiter.dsl import types as t
+from arbiter.dsl.check_attrs import literal_value
+from arbiter.dsl.check_strategies import StrategyChecker
+from arbiter.dsl.context import prepare
+from arbiter.dsl.exprcheck import did_you_mean
+from arbiter.dsl.model import (
+    MISSING,
+    Experiment,
+    Holdout,
+    Promotion,
+    Scene,
+    Strategy,
+    TestCase,
+    Variant,
+)
+from arbiter.dsl.schema import BLOCKS
+from arbiter.errors import ArbiterError
+
+
+class BlockChecker(StrategyChecker):
+    def _experiments(self, blocks: list[n.Block], scenes: Mapping[str, Scene], strategies: Mapping[str, Strategy]) -> dict[str, Experiment]:
+        experiments: dict[str, Experiment] = {}
+        for block in blocks:
+            found = self.block_attrs(block, BLOCKS["experiment"])
+            get = {k: v[0] for k, v in found.items()}
+            scene = self.ref(get["scene"], "scene", scenes) if "scene" in get else None
+            unit = self.unit_tag(get["unit"]) if "unit" in get else ""
+            traffic = self.share(get["traffic"]) if "traffic" in get else Decimal(1)
+            namespace = self.string(get["namespace"]) if "namespace" in get else None
+            namespace_range = (Decimal(0), Decimal(1))
+            if "range" in get:
+                namespace_range = self.share_range(get["range"])
+                if namespace is None:
+                    self.error("dsl.attr.invalid", "`range` is a share of a `namespace`; name the namespace", get["range"].key_span)
+            variants: list[Variant] = []
+            for vb in self._unique("variant", list(block.blocks("variant"))):
+                vfound = self.block_attrs(vb, BLOCKS["variant"])
+                vget = {k: v[0] for k, v in vfound.items()}
+                strategy = self.ref(vget["strategy"], "strategy", strategies) if "strategy" in vget else None
+                weight = self.integer(vget["weight"]) if "weight" in vget else None
+                if strategy and scene and strategies[strategy].scene != scene:
+                    self.error("dsl.scene.strategy", f"strategy `{strategy}` serves scene `{strategies[strategy].scene}`, not `{scene}`",
+                               vget["strategy"].value.span)
+                if weight is not None and weight <= 0:
+                    self.error("dsl.attr.invalid", "a variant's weight must be above 0", vget["weight"].value.span)
+                if strategy and weight:
+                    variants.append(Variant(vb.name, strategy, weight, vb.span))
+            experiments[block.name] = Experiment(
+                name=block.name,
+                scene=scene or "",
+                unit=unit,
+                seed=(self.string(get["seed"]) if "seed" in get else None) or block.name,
+                traffic=traffic if traffic is not None else Decimal(1),
+                namespace=namespace,
+                namespace_range=namespace_range,
+                status=(self.symbol(get["status"], ("draft", "running", "stopped")) if "status" in get else None) or "draft",
+                variants=tuple(variants),
+                span=block.span,
+            )
+        return experiments
+
+    def _holdouts(self, blocks: list[n.Block]) -> dict[str, Holdout]:
+        holdouts: dict[str, Holdout] = {}
+        for block in blocks:
+            found = self.block_attrs(block, BLOCKS["holdout"])
+            get = {k: v[0] for k, v in found.items()}
+            holdouts[block.name] = Holdout(
+                name=block.name,
+                unit=self.unit_tag(get["unit"]) if "unit" in get else "",
+                seed=(self.string(get["seed"]) if "seed" in get else None) or block.name,
+                traffic=(self.share(get["traffic"]) if "traffic" in get else None) or Decimal(0),
+                span=block.span,
+            )
+        return holdouts
+
+    def _promotions(self, blocks: list[n.Block]) -> dict[str, Promotion]:
+        promotions: dict[str, Promotion] = {}
+        spec = BLOCKS["promotion"]
+        for block in blocks:
+            found = self.block_attrs(block, spec)
+            for key, attrs in found.items():
+                kind = spec.attrs[key].kind
+                for attr in attrs:
+                    if kind == "condition":
+                        self.ex.check(attr.value, t.BOOL, f"the `{key}` of promotion `{block.name}`")
+                    elif kind == "expr":
+                        self.ex.check(attr.value, None, f"the `{key}` of promotion `{block.name}`")
+                    elif kind == "symbol":
+                        self.symbol(attr, spec.attrs[key].choices)
+                    elif kind == "int":
+                        self.integer(attr)
+                    elif kind == "decimal":
+                        self.decimal(attr)
+                    elif kind == "datetime":
+                        self.moment(attr)
+                    elif kind == "string":
+                        self.string(attr)
+                    elif kind == "names":
+                        self.names(attr)
+            promotions[block.name] = Promotion(block.name, block, block.span)
+        return promotions
+
+    def _tests(self, blocks: list[n.Block], scenes: Mapping[str, Scene], strategies: Mapping[str, Strategy]) -> list[TestCase]:
+        tests: list[TestCase] = []
+        for block in blocks:
+            found = self.block_attrs(block, BLOCKS["test"])
+            get = {k: v[0] for k, v in found.items()}
+            scene = self.ref(get["scene"], "scene", scenes) if "scene" in get else None
+            strategy = self.ref(get["strategy"], "strategy", strategies) if "strategy" in get else None
+            if strategy and scene and strategies[strategy].scene != scene:
+                self.error("dsl.scene.strategy", f"strategy `{strategy}` serves scene `{strategies[strategy].scene}`, not `{scene}`",
+                           get["strategy"].value.span)
+                strategy = None
+            now = self.moment(get["now"]) if "now" in get else None
+            given: dict[str, Any] = {}
+            if "given" in get:
+                given = self._given(get["given"])
+            expect: list[n.Call] = []
+            for attr in found.get("expect", []):
+                if isinstance(attr.value, n.ListLit) and not attr.value.items:
+                    continue
+                for call, reads in self.effect_list([attr], "expect"):
+                    if reads:
+                        self.error("dsl.test.expect", "expected effects are written with literal values", reads[0].span)
+                    expect.append(call)
+            if scene is None:
+                continue
+            tests.append(TestCase(block.name, scene, strategy, now, given, tuple(expect), block.span))
+        return tests
+
+    def _given(self, attr: n.Attr) -> dict[str, Any]:
+        if not isinstance(attr.value, n.RecordLit):
+            self.error("dsl.attr.invalid", "`given` takes a record: { user: { ... }, order: { ... } }", attr.value.span)
+            return {}
+        value = literal_value(attr.value)
+        if value is MISSING:
+            self.error("dsl.attr.invalid", "`given` holds literal values only", attr.value.span)
+            return {}
+        for ns_name, ns_value in attr.value.fields:
+            if ns_name not in self.ex.namespaces:
+                self.error("dsl.tag.unknown", f"unknown tag namespace `{ns_name}`", ns_value.span,
+                           did_you_mean(ns_name, sorted(self.ex.namespaces)))
+                continue
+            if isinstance(ns_value, n.RecordLit):
+                for tag_name, tag_value in ns_value.fields:
+                    path = f"{ns_name}.{tag_name}"
+                    if path not in self.tags:
+                        self.error("dsl.tag.unknown", f"unknown tag `{path}`", tag_value.span,
+                                   did_you_mean(path, sorted(self.tags)))
+        try:
+            prepare(value, self.tags)
+        except ArbiterError as exc:
+            self.error("dsl.test.given", f"the context does not fit the tag catalog: {exc}", attr.value.span)
+        return dict(value)
