@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from arbiter.clock import FixedClock, SystemClock
+from arbiter.commands.rules import app as rules_app
 from arbiter.dsl.checker import CheckResult, check_paths, read_sources, rule_files
 from arbiter.dsl.compiler import CompileError, compile_program
 from arbiter.dsl.diagnostics import render_all, summary
@@ -224,6 +225,9 @@ def fmt(
         typer.echo(f"{verb} {name}")
     typer.echo(f"{len(unformatted)} file(s) {verb}, {len(sources) - len(unformatted)} unchanged")
     raise typer.Exit(1 if check_only and unformatted else 0)
+
+
+app.add_typer(rules_app, name="rules", help="Publish, roll back, diff and list ruleset versions.")
 
 
 def main() -> None:

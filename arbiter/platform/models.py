@@ -4,3 +4,5 @@ Each module owns its tables in its own `models.py`; add a line here when a modul
 """
 
 from __future__ import annotations
+
+import arbiter.platform.rules.models  # noqa: F401
