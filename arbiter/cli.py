@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from arbiter.clock import FixedClock, SystemClock
+from arbiter.commands.experiment import app as experiment_app
 from arbiter.commands.rules import app as rules_app
 from arbiter.dsl.checker import CheckResult, check_paths, read_sources, rule_files
 from arbiter.dsl.compiler import CompileError, compile_program
@@ -228,6 +229,7 @@ def fmt(
 
 
 app.add_typer(rules_app, name="rules", help="Publish, roll back, diff and list ruleset versions.")
+app.add_typer(experiment_app, name="experiment", help="Report on A/B experiments; start and stop them.")
 
 
 def main() -> None:

@@ -5,4 +5,6 @@ Each module owns its tables in its own `models.py`; add a line here when a modul
 
 from __future__ import annotations
 
+import arbiter.platform.decisions.models  # noqa: F401
+import arbiter.platform.experiments.models  # noqa: F401
 import arbiter.platform.rules.models  # noqa: F401

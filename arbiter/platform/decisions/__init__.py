@@ -1,0 +1,2 @@
+"""The decision log's storage: the table and the writer that drains the engine's bounded
+buffer into it."""

@@ -1,0 +1,115 @@
+"""Drains the engine's bounded decision log into the `decision_log` table.
+
+Decisions only ever append to the `BoundedLog`; this writer, on its own thread or when called,
+takes a batch, turns it into rows (computing the input digests, off the decisions' path) and
+bulk-inserts it. When the database fails, the batch stays pending and is retried by the next
+flush; meanwhile records wait in the buffer, and once it is full new ones are dropped and
+counted there. Nothing here ever blocks or fails a decision.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from arbiter.engine.decision_log import BoundedLog
+from arbiter.platform.decisions.models import DecisionLogEntry, utc
+
+DECISION_LOG: Table = getattr(DecisionLogEntry, "__table__")  # noqa: B009 - typed as a Table here
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    written: int  # rows stored
+    dropped: int  # records lost: buffer full, or a record that could not be turned into a row
+    buffered: int  # waiting in the buffer or in the pending batch
+    failures: int  # flushes the database refused
+    last_error: str | None
+
+
+class LogWriter:
+    def __init__(self, log: BoundedLog, engine: Engine, *, batch: int = 1_000) -> None:
+        self.log = log
+        self.engine = engine
+        self.batch = batch
+        self.written = 0
+        self.unwritable = 0  # records whose row could not be built (counted as dropped)
+        self.failures = 0
+        self.last_error: str | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def dropped(self) -> int:
+        return self.log.dropped + self.unwritable
+
+    def stats(self) -> WriterStats:
+        return WriterStats(self.written, self.dropped, len(self.log) + len(self._pending),
+                           self.failures, self.last_error)
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for record in self.log.drain(self.batch):
+            try:
+                row = record.to_row()
+            except Exception:  # a context value that cannot be digested: lose the record, count it
+                self.unwritable += 1
+                continue
+            row["at"] = utc(row["at"])
+            rows.append(row)
+        return rows
+
+    def flush(self) -> int:
+        """Write everything buffered; the number of rows written. A database failure is
+        counted and kept in `last_error`, never raised: the batch is retried next time."""
+        written = 0
+        with self._flushing:
+            while True:
+                if not self._pending:
+                    self._pending = self._rows()
+                    if not self._pending:
+                        return written
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(insert(DECISION_LOG), self._pending)
+                except SQLAlchemyError as exc:
+                    self.failures += 1
+                    text = str(exc).splitlines()
+                    self.last_error = f"{exc.__class__.__name__}: {text[0] if text else ''}"
+                    return written
+                written += len(self._pending)
+                self.written += len(self._pending)
+                self._pending = []
+
+    def start(self, every_ms: int = 200) -> None:
+        """Flush on a daemon thread every `every_ms` milliseconds until `stop`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(every_ms / 1000,), name="arbiter-decision-log", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            try:
+                self.flush()
+            except Exception as exc:  # keep the thread alive whatever happens
+                self.failures += 1
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the thread and make a last flush."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join(timeout_s)
+        self.flush()
