@@ -9,13 +9,17 @@ The canonical layout:
 
 * 4-space indentation, one attribute per line inside blocks: `kind name {` ... `}`; a block
   name written quoted stays quoted; an empty block is `kind name {}`.
-* A blank line between top-level declarations, except that consecutive one-line declarations
-  of the same kind (a tag without attributes, an effect, a condition) stay together. A nested
-  block is preceded by a blank line unless it comes first in its block.
+* Blank lines: a blank line the author left between two items of a block, between two
+  top-level declarations, or between comment lines that stand between them, is kept; runs of
+  blank lines become one, and none is kept right after a block's opening line or at the start
+  or end of the file. A blank line is always put between top-level declarations, except that
+  consecutive declarations of the same kind without a block (tags without attributes,
+  effects, conditions) stay together unless the author separated them; before a nested block
+  unless it comes first in its block; and before the comments at the end of the file.
 * `tag ns.name: type` has no block when it has no attributes, otherwise `tag ns.name: type {`
   and one attribute per line. Types print as `int`, `money(USD)`, `enum("a", "b")`,
   `list(sku: string, quantity: int)`. `effect name(field: type, ...)` and
-  `condition name = expr` take one line each.
+  `condition name = expr` take one line each when they fit.
 * Expressions carry only the parentheses their precedence needs (low to high: or, and, not,
   comparisons, + -, * /, unary minus, atoms). Comparisons do not chain, so a comparison
   operand that is one gets parentheses; so does a right operand of + - * / with the
@@ -24,20 +28,33 @@ The canonical layout:
 * Literals: decimals keep their written scale (`89.00`), percentages print as percent
   numbers (`90%`, `12.5%`), money as `300.00 CNY` or `¥300.00` as written, strings in double
   quotes with `\\`, `\"`, `\n`, `\t` escaped, durations and dates as written.
-* A record is `{ key: value, key2: value2 }` when the whole line fits in 100 columns,
-  otherwise one field per line one level deeper, without commas (the grammar makes them
-  optional; one is kept only where the next field's name would otherwise read as a keyword
-  or a currency code). Nothing else breaks across lines.
+* Lines are 100 columns wide (a wide character such as 中 counts two); what does not fit
+  breaks, outermost first, and only where it reads well:
+  - a list (`[...]`), the arguments of a call, the fields of a list type, the values of an
+    enum and the parameters of an effect: one item per line one level deeper, each followed
+    by a comma, the closing bracket on a line of its own;
+  - a record: `{ key: value, key2: value2 }` on one line, otherwise one field per line one
+    level deeper, without commas (the grammar makes them optional; one is kept only where
+    the next field's name would otherwise read as a keyword or a currency code);
+  - the body of a quantifier or an aggregate (`sum(`, then the body one level deeper, `)`);
+  - the expression of a condition moves to the next line, one level deeper, after `=`;
+  - the and/or chain that is the whole value of an attribute or a condition: each operand
+    after the first on a line of its own, one level deeper, led by its `and` or `or`; an
+    `and` chain that is an operand of such an `or` chain breaks the same way, one level
+    deeper still.
+  Nothing else breaks, so a long comparison or a chain in parentheses stays on its line.
 * Comments: one on its own line stays before the item that follows it (at that item's
   indentation), or before the closing `}` of its block, or at the end of the file; one after
   code stays at the end of the line of the item it follows, two spaces before `#`. One after
   a block's opening line stays there. A comment inside a multi-line item that cannot keep its
-  place moves before that item.
+  place moves before that item. Comments do not count towards a line's width.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -50,8 +67,10 @@ INDENT = 4
 
 # ----------------------------------------------------------------------------- layout documents
 # A small Wadler-style document: text, concatenation (a tuple), a nested part, a break that is
-# flat text or a newline, and a group whose breaks are all flat or all newlines. Only records
-# make groups, so only records ever span lines.
+# flat text or a newline, and a group whose breaks are all flat or all newlines. A group is
+# laid out flat when it fits on the rest of its line, up to the next break that is already a
+# newline (a later group counts as broken there, so that the last of several groups on a
+# line is the one that breaks).
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +94,13 @@ Doc: TypeAlias = str | tuple["Doc", ...] | _Nest | _Break | _Group
 _Frame: TypeAlias = tuple[int, bool, Doc]  # (indentation, flat, document)
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes in a terminal: a wide (CJK) character takes two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _render(doc: Doc, indent: int) -> str:
     """Lay `doc` out from column `indent`; a group stays flat when the rest of its line fits."""
     out: list[str] = []
@@ -84,7 +110,7 @@ def _render(doc: Doc, indent: int) -> str:
         ind, flat, d = stack.pop()
         if isinstance(d, str):
             out.append(d)
-            column += len(d)
+            column += _width(d)
         elif isinstance(d, tuple):
             stack.extend((ind, flat, part) for part in reversed(d))
         elif isinstance(d, _Nest):
@@ -115,17 +141,16 @@ def _fits(width: int, parts: tuple[Doc, ...], rest: list[_Frame]) -> bool:
             todo.append((flat, d))
         flat, d = todo.pop()
         if isinstance(d, str):
-            width -= len(d)
-        elif isinstance(d, tuple):
-            todo.extend((flat, part) for part in reversed(d))
+            width -= _width(d)
+        elif isinstance(d, tuple | _Group):
+            # A group takes the mode of its frame: flat inside `parts`, broken after them.
+            todo.extend((flat, part) for part in reversed(d if isinstance(d, tuple) else d.parts))
         elif isinstance(d, _Nest):
             todo.extend((flat, part) for part in reversed(d.parts))
-        elif isinstance(d, _Break):
+        else:
             if not flat:
                 return True
             width -= len(d.flat)
-        else:  # a later group on the same line is measured flat
-            todo.extend((True, part) for part in reversed(d.parts))
     return False
 
 
@@ -143,6 +168,23 @@ def _flat(doc: Doc) -> str:
         else:
             stack.extend(reversed(d.parts))
     return "".join(out)
+
+
+def _bracketed(opening: str, items: Sequence[Doc], closing: str) -> Doc:
+    """`opening item, item closing` on one line, or one item per line with trailing commas."""
+    if not items:
+        return opening + closing
+    inner: list[Doc] = [_Break("")]
+    for i, item in enumerate(items):
+        if i:
+            inner.append(_Break(", ", ","))
+        inner.append(item)
+    return _Group((opening, _Nest(tuple(inner)), _Break("", ","), closing))
+
+
+def _hugged(opening: str, body: Doc, closing: str) -> Doc:
+    """`opening body closing` on one line, or the body alone on the lines between."""
+    return _Group((opening, _Nest((_Break(""), body)), _Break(""), closing))
 
 
 # ----------------------------------------------------------------------------- expressions
@@ -186,6 +228,29 @@ def _operand(expr: n.Expr, least: int) -> Doc:
     return ("(", doc, ")") if _precedence(expr) < least else doc
 
 
+def _value(expr: n.Expr) -> Doc:
+    """The whole value of an attribute or a condition: an and/or chain there may break."""
+    return _chain(expr) if isinstance(expr, n.BoolOp) else _expr(expr)
+
+
+def _chain(expr: n.BoolOp) -> Doc:
+    """An and/or chain that breaks before each operator, one level deeper than its first
+    operand; an `and` chain inside an `or` chain breaks the same way one level deeper still,
+    so that the lines show the tree."""
+    least = _AND if expr.op == "or" else _NOT
+    parts: list[Doc] = []
+    for operand in expr.operands:
+        # Only an `and` inside an `or` goes without parentheses, and so may break too.
+        nested = isinstance(operand, n.BoolOp) and _precedence(operand) >= least
+        doc = _chain(operand) if isinstance(operand, n.BoolOp) and nested else _operand(operand, least)
+        if parts:
+            parts.extend((_Break(" "), f"{expr.op} ", doc))
+        else:
+            # Only a nested chain starts inside the indentation: its own breaks go deeper.
+            parts.append(_Nest((doc,)) if nested else doc)
+    return _Group((parts[0], _Nest(tuple(parts[1:]))))
+
+
 def _expr(expr: n.Expr) -> Doc:
     if isinstance(expr, n.BoolOp):
         least = _AND if expr.op == "or" else _NOT
@@ -215,28 +280,20 @@ def _expr(expr: n.Expr) -> Doc:
     if isinstance(expr, n.Name):
         return expr.dotted
     if isinstance(expr, n.Call):
-        args: list[Doc] = []
-        for i, arg in enumerate(expr.args):
-            if i:
-                args.append(", ")
-            args.append((f"{arg.name}: ", _expr(arg.value)) if arg.name else _expr(arg.value))
-        return (expr.name, "(", tuple(args), ")")
+        args = [
+            (f"{arg.name}: ", _expr(arg.value)) if arg.name else _expr(arg.value)
+            for arg in expr.args
+        ]
+        return _bracketed(f"{expr.name}(", args, ")")
     if isinstance(expr, n.Quantifier):
         where: Doc = (" where ", _expr(expr.where)) if expr.where is not None else ""
-        return (f"{expr.kind}({expr.var} in ", _expr(expr.source), where, ")")
+        return _hugged(f"{expr.kind}(", (f"{expr.var} in ", _expr(expr.source), where), ")")
     if isinstance(expr, n.Aggregate):
         where = (" where ", _expr(expr.where)) if expr.where is not None else ""
-        return (
-            f"{expr.kind}(", _expr(expr.value), f" for {expr.var} in ", _expr(expr.source),
-            where, ")",
-        )
+        body = (_expr(expr.value), f" for {expr.var} in ", _expr(expr.source), where)
+        return _hugged(f"{expr.kind}(", body, ")")
     if isinstance(expr, n.ListLit):
-        items: list[Doc] = []
-        for i, item in enumerate(expr.items):
-            if i:
-                items.append(", ")
-            items.append(_expr(item))
-        return ("[", tuple(items), "]")
+        return _bracketed("[", [_expr(item) for item in expr.items], "]")
     if isinstance(expr, n.RecordLit):
         return _record(expr)
     return _literal(expr)
@@ -285,32 +342,42 @@ def _quote(text: str) -> str:
 # ----------------------------------------------------------------------------- types
 
 
-def _type(t: n.TypeExpr) -> str:
+def _type(t: n.TypeExpr) -> Doc:
     if t.args is None:
         return t.name
-    return f"{t.name}({', '.join(_type_arg(a) for a in t.args)})"
+    return _bracketed(f"{t.name}(", [_type_arg(a) for a in t.args], ")")
 
 
-def _type_arg(arg: n.TypeArg) -> str:
-    text = _quote(arg.value) if isinstance(arg.value, str) else _type(arg.value)
-    return f"{arg.name}: {text}" if arg.name is not None else text
+def _type_arg(arg: n.TypeArg) -> Doc:
+    value = _quote(arg.value) if isinstance(arg.value, str) else _type(arg.value)
+    return (f"{arg.name}: ", value) if arg.name is not None else value
 
 
 # ----------------------------------------------------------------------------- comments
 
 _Item: TypeAlias = n.Decl | n.Attr
 _Position: TypeAlias = tuple[int, int]
+_Entry: TypeAlias = tuple[bool, list[str]]  # (a blank line before it, its lines)
 
 
 @dataclass(slots=True)
 class _Placed:
     """Where each comment goes, keyed by the id of its item or of its container (a module, a
-    block or a tag with attributes)."""
+    block or a tag with attributes), each with whether a blank line stood before it; and the
+    source lines, to tell where the author left blank lines between items."""
 
-    leading: dict[int, list[str]] = field(default_factory=dict)
+    lines: list[str]
+    leading: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
+    moved: dict[int, list[str]] = field(default_factory=dict)  # from inside a one-piece item
     trailing: dict[int, list[str]] = field(default_factory=dict)
-    opening: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)  # (text, after code)
-    closing: dict[int, list[str]] = field(default_factory=dict)
+    opening: dict[int, list[tuple[str, bool, bool]]] = field(default_factory=dict)  # after code?
+    closing: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
+
+    def blank_before(self, line: int, column: int) -> bool:
+        """Whether an empty line separates what starts at (line, column) from what precedes it."""
+        if not 2 <= line <= len(self.lines):
+            return False
+        return self.lines[line - 1][: column - 1].strip() == "" and not self.lines[line - 2].strip()
 
 
 def _start(item: _Item) -> _Position:
@@ -331,11 +398,10 @@ def _children(item: _Item) -> tuple[_Item, ...] | None:
 
 
 def _place_comments(module: n.Module) -> _Placed:
-    placed = _Placed()
-    lines = module.source.split("\n")
+    placed = _Placed(module.source.split("\n"))
     for comment in module.comments:
         pos = (comment.line, comment.column)
-        line = lines[comment.line - 1] if 0 < comment.line <= len(lines) else ""
+        line = placed.lines[comment.line - 1] if 0 < comment.line <= len(placed.lines) else ""
         after_code = line[: comment.column - 1].strip() != ""
         container: object = module
         items: tuple[_Item, ...] = module.decls
@@ -348,7 +414,7 @@ def _place_comments(module: n.Module) -> _Placed:
             inside = _enclosing(items, pos)
         if inside is not None:
             # Inside an item that prints as one piece: the comment goes before it.
-            placed.leading.setdefault(id(inside), []).append(comment.text)
+            placed.moved.setdefault(id(inside), []).append(comment.text)
             continue
         _place_between(placed, comment, pos, after_code, container, module, items)
     return placed
@@ -377,15 +443,16 @@ def _place_between(
             return
         if not ended and container is not module:
             # After the header of a block (`rule r {  # ...`), before its first item.
-            placed.opening.setdefault(key, []).append((comment.text, True))
+            placed.opening.setdefault(key, []).append((comment.text, True, False))
             return
+    blank = placed.blank_before(*pos)
     following = next((item for item in items if _start(item) > pos), None)
     if container is not module and (not items or following is items[0]):
-        placed.opening.setdefault(key, []).append((comment.text, False))
+        placed.opening.setdefault(key, []).append((comment.text, False, blank))
     elif following is None:
-        placed.closing.setdefault(key, []).append(comment.text)
+        placed.closing.setdefault(key, []).append((comment.text, blank))
     else:
-        placed.leading.setdefault(id(following), []).append(comment.text)
+        placed.leading.setdefault(id(following), []).append((comment.text, blank))
 
 
 # ----------------------------------------------------------------------------- declarations
@@ -402,26 +469,50 @@ def format_source(source: str, file: str = "<input>") -> tuple[str | None, list[
 def format_module(module: n.Module) -> str:
     """The canonical text of a parsed module, ending with one newline (empty for nothing)."""
     placed = _place_comments(module)
-    out: list[str] = []
+    entries: list[_Entry] = []
     previous: str | None = None
     for decl in module.decls:
-        lines = _item_lines(decl, 0, placed)
-        kind = _one_line_kind(decl) if len(lines) == 1 else None
-        if out and (kind is None or kind != previous):
-            out.append("")
-        out.extend(placed.leading.get(id(decl), []))
-        out.extend(lines)
+        kind = _unblocked_kind(decl)
+        forced = kind is None or kind != previous
+        entries.extend(_item_entries(decl, _item_lines(decl, 0, placed), 0, placed, forced))
         previous = kind
-    closing = placed.closing.get(id(module), [])
-    if closing:
-        if out:
-            out.append("")
-        out.extend(closing)
+    for i, (text, blank) in enumerate(placed.closing.get(id(module), [])):
+        entries.append((blank or i == 0, [text]))
+    out = _join(entries)
     return "\n".join(out) + "\n" if out else ""
 
 
-def _one_line_kind(decl: n.Decl) -> str | None:
-    """The group a one-line declaration keeps with its neighbours of the same kind."""
+def _join(entries: list[_Entry]) -> list[str]:
+    """The entries' lines, one blank line between two entries where either asks for it; never
+    one before the first."""
+    out: list[str] = []
+    for blank, lines in entries:
+        if blank and out:
+            out.append("")
+        out.extend(lines)
+    return out
+
+
+def _item_entries(
+    item: _Item, lines: list[str], depth: int, placed: _Placed, forced: bool
+) -> list[_Entry]:
+    """An item's comments and lines; `forced` puts a blank line before all of them."""
+    pad = " " * (depth * INDENT)
+    entries: list[_Entry] = [(blank, [pad + text]) for text, blank in placed.leading.get(id(item), [])]
+    blank = placed.blank_before(*_start(item))
+    moved = placed.moved.get(id(item), [])
+    if moved:
+        # The blank line before the item now goes before the comments taken out of it.
+        entries.append((blank, [pad + text for text in moved]))
+        blank = False
+    entries.append((blank, lines))
+    if forced:
+        entries[0] = (True, entries[0][1])
+    return entries
+
+
+def _unblocked_kind(decl: n.Decl) -> str | None:
+    """The group a declaration without a block keeps with its neighbours of the same kind."""
     if isinstance(decl, n.TagDecl):
         return None if decl.attrs else "tag"
     if isinstance(decl, n.EffectDecl):
@@ -431,51 +522,54 @@ def _one_line_kind(decl: n.Decl) -> str | None:
     return None
 
 
+def _doc_lines(doc: Doc, depth: int) -> list[str]:
+    indent = depth * INDENT
+    return (" " * indent + _render(doc, indent)).split("\n")
+
+
 def _item_lines(item: _Item, depth: int, placed: _Placed) -> list[str]:
     """An item's own lines (with its trailing comment); its leading comments are the caller's."""
-    indent = depth * INDENT
-    pad = " " * indent
+    pad = " " * (depth * INDENT)
+    doc: Doc
     if isinstance(item, n.Block):
         name = _quote(item.name) if item.quoted_name else item.name
         return _container_lines(f"{item.kind} {name}", item, item.items, depth, placed)
     if isinstance(item, n.TagDecl):
-        header = f"tag {item.namespace}.{item.name}: {_type(item.type)}"
+        header: Doc = (f"tag {item.namespace}.{item.name}: ", _type(item.type))
         if item.attrs:
             return _container_lines(header, item, item.attrs, depth, placed)
-        lines = [pad + header]
+        doc = header
     elif isinstance(item, n.EffectDecl):
-        params = ", ".join(f"{p.name}: {_type(p.type)}" for p in item.params)
-        lines = [f"{pad}effect {item.name}({params})"]
+        params = [(f"{p.name}: ", _type(p.type)) for p in item.params]
+        doc = _bracketed(f"effect {item.name}(", params, ")")
     elif isinstance(item, n.ConditionDecl):
-        doc: Doc = (f"condition {item.name} = ", _expr(item.expr))
-        lines = (pad + _render(doc, indent)).split("\n")
+        doc = (f"condition {item.name} =", _Group((_Nest((_Break(" "), _value(item.expr))),)))
     else:
-        doc = (f"{item.key} ", _expr(item.value))
-        lines = (pad + _render(doc, indent)).split("\n")
-    return _with_trailing(lines, item, pad, placed)
+        doc = (f"{item.key} ", _value(item.value))
+    return _with_trailing(_doc_lines(doc, depth), item, pad, placed)
 
 
 def _container_lines(
-    header: str, node: n.Block | n.TagDecl, items: tuple[_Item, ...], depth: int, placed: _Placed
+    header: Doc, node: n.Block | n.TagDecl, items: tuple[_Item, ...], depth: int, placed: _Placed
 ) -> list[str]:
     pad = " " * (depth * INDENT)
     inner = pad + " " * INDENT
     opening = placed.opening.get(id(node), [])
     closing = placed.closing.get(id(node), [])
     if not items and not opening and not closing:
-        return _with_trailing([f"{pad}{header} {{}}"], node, pad, placed)
-    first = f"{pad}{header} {{"
+        return _with_trailing(_doc_lines((header, " {}"), depth), node, pad, placed)
+    lines = _doc_lines((header, " {"), depth)
     if opening and opening[0][1]:
-        first += "  " + opening[0][0]
+        lines[-1] += "  " + opening[0][0]
         opening = opening[1:]
-    lines = [first]
-    lines.extend(inner + text for text, _ in opening)
+    entries: list[_Entry] = [(blank, [inner + text]) for text, _, blank in opening]
     for i, item in enumerate(items):
-        if i and isinstance(item, n.Block):
-            lines.append("")
-        lines.extend(inner + text for text in placed.leading.get(id(item), []))
-        lines.extend(_item_lines(item, depth + 1, placed))
-    lines.extend(inner + text for text in closing)
+        forced = i > 0 and isinstance(item, n.Block)
+        entries.extend(
+            _item_entries(item, _item_lines(item, depth + 1, placed), depth + 1, placed, forced)
+        )
+    entries.extend((blank, [inner + text]) for text, blank in closing)
+    lines.extend(_join(entries))
     lines.append(pad + "}")
     return _with_trailing(lines, node, pad, placed)
 

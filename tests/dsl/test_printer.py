@@ -276,7 +276,8 @@ def test_an_empty_block_stays_on_one_line() -> None:
 
 
 def test_comments_alone() -> None:
-    assert fmt("# one\n\n   # two\n") == "# one\n# two\n"
+    assert fmt("# one\n\n\n   # two\n") == "# one\n\n# two\n"
+    assert fmt("# one\n   # two\n\n") == "# one\n# two\n"
     assert fmt("") == ""
     assert fmt("  \n\n") == ""
 
@@ -384,6 +385,370 @@ def test_a_trailing_comment_does_not_count_towards_the_width() -> None:
     assert len(line) <= 100
     out = fmt(f"test t {{ given {record} # {'x' * 40}\n}}")
     assert out == f"test t {{\n{line}  # {'x' * 40}\n}}\n"
+
+
+# ----------------------------------------------------------------------------- blank lines
+
+BLANKS = """\
+
+
+# Section: the user tags.
+
+# The user's age.
+tag user.age: int
+tag user.vip: bool
+
+
+tag user.level: int
+effect show(content: string)
+effect hide()
+
+effect ping()
+# Two conditions that go together.
+condition adult = user.age >= 18
+condition senior =
+    user.age >= 60
+strategy s {
+
+    # about s
+
+    scene home
+    hit first
+
+
+
+    rule r1 {
+        when adult
+
+        then show(content: "x")
+    }
+    rule r2 {
+        # first
+        when senior
+    }
+    # closing one
+
+    # closing two
+
+}
+tag order.amount: money {
+    display "金额"
+
+    default 0
+}
+
+
+# end one
+
+# end two
+
+
+"""
+
+BLANKS_FORMATTED = """\
+# Section: the user tags.
+
+# The user's age.
+tag user.age: int
+tag user.vip: bool
+
+tag user.level: int
+
+effect show(content: string)
+effect hide()
+
+effect ping()
+
+# Two conditions that go together.
+condition adult = user.age >= 18
+condition senior = user.age >= 60
+
+strategy s {
+    # about s
+
+    scene home
+    hit first
+
+    rule r1 {
+        when adult
+
+        then show(content: "x")
+    }
+
+    rule r2 {
+        # first
+        when senior
+    }
+    # closing one
+
+    # closing two
+}
+
+tag order.amount: money {
+    display "金额"
+
+    default 0
+}
+
+# end one
+
+# end two
+"""
+
+
+def test_the_authors_blank_lines_are_kept_and_runs_of_them_become_one() -> None:
+    assert fmt(BLANKS) == BLANKS_FORMATTED
+    assert fmt(BLANKS_FORMATTED) == BLANKS_FORMATTED
+
+
+def test_a_blank_line_before_an_item_goes_before_the_comments_taken_out_of_it() -> None:
+    source = "rule r {\n    when a\n\n    then f(  # inside\n        x: 1)\n}\n"
+    out = fmt(source)
+    assert out == "rule r {\n    when a\n\n    # inside\n    then f(x: 1)\n}\n"
+    assert fmt(out) == out
+
+
+def test_no_blank_line_after_an_opening_line_or_before_a_closing_brace() -> None:
+    source = "rule r {  # header\n\n    when a\n\n}\n\n\ntag a.b: int {\n\n    default 0\n\n}\n"
+    assert fmt(source) == "rule r {  # header\n    when a\n}\n\ntag a.b: int {\n    default 0\n}\n"
+
+
+def test_a_module_without_source_lines_gets_no_blank_lines_of_its_own() -> None:
+    module, _ = parse("strategy s {\n    scene a\n\n    hit first\n}\n")
+    assert module is not None
+    bare = n.Module("<canonical>", module.decls, (), "")
+    assert format_module(bare) == "strategy s {\n    scene a\n    hit first\n}\n"
+
+
+# ----------------------------------------------------------------------------- long lines
+
+LONG_LISTS = (
+    "strategy s { rule r { when new_user then [show(content: \"newbie_gift_pack_v2\", "
+    "slot: \"home_popup\"), grant_coupon(template: \"newbie_50_short\", amount: 50 CNY, "
+    "valid_for: 72h)] } rule t { then grant_coupon(template: \"a_template_with_a_long_name\", "
+    "amount: 50 CNY, valid_for: 72h, note: \"x\") } "
+    "rule u { clients [web, app] then show(content: \"x\", slot: \"y\") } }"
+)
+
+LONG_LISTS_FORMATTED = """\
+strategy s {
+    rule r {
+        when new_user
+        then [
+            show(content: "newbie_gift_pack_v2", slot: "home_popup"),
+            grant_coupon(template: "newbie_50_short", amount: 50 CNY, valid_for: 72h),
+        ]
+    }
+
+    rule t {
+        then grant_coupon(
+            template: "a_template_with_a_long_name",
+            amount: 50 CNY,
+            valid_for: 72h,
+            note: "x",
+        )
+    }
+
+    rule u {
+        clients [web, app]
+        then show(content: "x", slot: "y")
+    }
+}
+"""
+
+
+def test_a_list_or_call_too_long_for_its_line_takes_one_item_per_line() -> None:
+    assert fmt(LONG_LISTS) == LONG_LISTS_FORMATTED
+    assert fmt(LONG_LISTS_FORMATTED) == LONG_LISTS_FORMATTED
+    assert decls_of(LONG_LISTS_FORMATTED) == decls_of(LONG_LISTS)
+
+
+def test_a_list_of_records_breaks_the_list_first_then_each_record_that_does_not_fit() -> None:
+    source = (
+        'test t { given { order: { amount: 100 CNY, lines: [{ sku: "SKU-TOPUP-100", '
+        'category: "top_up", quantity: 1, price: 100 CNY }, { sku: "SKU-DRESS-7", category: '
+        '"dress", quantity: 1, price: 159 CNY, is_virtual: false, shop: "shop-fashion-001" }] } } }'
+    )
+    assert fmt(source) == (
+        "test t {\n"
+        "    given {\n"
+        "        order: {\n"
+        "            amount: 100 CNY\n"
+        "            lines: [\n"
+        '                { sku: "SKU-TOPUP-100", category: "top_up", quantity: 1, price: 100 CNY },\n'
+        "                {\n"
+        '                    sku: "SKU-DRESS-7"\n'
+        '                    category: "dress"\n'
+        "                    quantity: 1\n"
+        "                    price: 159 CNY\n"
+        "                    is_virtual: false\n"
+        '                    shop: "shop-fashion-001"\n'
+        "                },\n"
+        "            ]\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+def test_long_types_and_effect_parameters_take_one_item_per_line() -> None:
+    source = (
+        "tag order.lines: list(sku: string, spu: string, category: string, brand: string, "
+        "shop: string, quantity: int, price: money) { display \"订单行\" } "
+        "tag order.channel: enum(\"app\", \"mini_program\", \"web\", \"live_stream\", \"offline_store\", "
+        "\"call_centre\", \"kiosk\") "
+        "effect grant_coupon(template: string, amount: money, valid_for: duration, reason: string, "
+        "slot: string)"
+    )
+    assert fmt(source) == (
+        "tag order.lines: list(\n"
+        "    sku: string,\n"
+        "    spu: string,\n"
+        "    category: string,\n"
+        "    brand: string,\n"
+        "    shop: string,\n"
+        "    quantity: int,\n"
+        "    price: money,\n"
+        ") {\n"
+        '    display "订单行"\n'
+        "}\n"
+        "\n"
+        "tag order.channel: enum(\n"
+        '    "app",\n'
+        '    "mini_program",\n'
+        '    "web",\n'
+        '    "live_stream",\n'
+        '    "offline_store",\n'
+        '    "call_centre",\n'
+        '    "kiosk",\n'
+        ")\n"
+        "\n"
+        "effect grant_coupon(\n"
+        "    template: string,\n"
+        "    amount: money,\n"
+        "    valid_for: duration,\n"
+        "    reason: string,\n"
+        "    slot: string,\n"
+        ")\n"
+    )
+
+
+def test_a_long_condition_moves_after_its_equals_sign() -> None:
+    source = (
+        'condition blocked_device = passthrough.device_id in ["dev-ring-0001", "dev-ring-0002", '
+        '"dev-ring-0003"]\n'
+        'condition many = passthrough.device_id in ["dev-ring-0001", "dev-ring-0002", '
+        '"dev-ring-0003", "dev-ring-0004", "dev-ring-0005", "dev-ring-0006"]\n'
+    )
+    out = fmt(source)
+    assert out == (
+        "condition blocked_device =\n"
+        '    passthrough.device_id in ["dev-ring-0001", "dev-ring-0002", "dev-ring-0003"]\n'
+        "condition many =\n"
+        "    passthrough.device_id in [\n"
+        '        "dev-ring-0001",\n'
+        '        "dev-ring-0002",\n'
+        '        "dev-ring-0003",\n'
+        '        "dev-ring-0004",\n'
+        '        "dev-ring-0005",\n'
+        '        "dev-ring-0006",\n'
+        "    ]\n"
+    )
+    assert fmt(out) == out
+
+
+def test_a_long_and_or_chain_takes_one_operand_per_line() -> None:
+    source = (
+        'rule r { when not goods.is_virtual and goods.price >= ¥99.00 and (user.region not in '
+        '["西藏", "新疆"] or user.level >= 3) then pass() }\n'
+        'condition c = user.level >= 5 or user.credit_status == "active" and '
+        'order.payment_method != "credit" and order.amount >= 1000 CNY or user.vip\n'
+    )
+    out = fmt(source)
+    assert out == (
+        "rule r {\n"
+        "    when not goods.is_virtual\n"
+        "        and goods.price >= ¥99.00\n"
+        '        and (user.region not in ["西藏", "新疆"] or user.level >= 3)\n'
+        "    then pass()\n"
+        "}\n"
+        "\n"
+        "condition c =\n"
+        "    user.level >= 5\n"
+        '        or user.credit_status == "active"\n'
+        '            and order.payment_method != "credit"\n'
+        "            and order.amount >= 1000 CNY\n"
+        "        or user.vip\n"
+    )
+    assert fmt(out) == out
+    assert decls_of(out) == decls_of(source)
+
+
+def test_an_and_chain_first_in_a_broken_or_chain_goes_deeper_than_the_ors() -> None:
+    source = (
+        'rule r { when user.credit_status == "active" and order.payment_method != "credit" and '
+        "order.amount >= 1000 CNY or user.level >= 5 and user.vip }"
+    )
+    assert fmt(source) == (
+        "rule r {\n"
+        '    when user.credit_status == "active"\n'
+        '            and order.payment_method != "credit"\n'
+        "            and order.amount >= 1000 CNY\n"
+        "        or user.level >= 5 and user.vip\n"
+        "}\n"
+    )
+
+
+def test_a_long_aggregate_keeps_its_body_whole_on_the_lines_between() -> None:
+    source = (
+        "rule r { when new_user and sum(line.price * line.quantity for line in order.lines "
+        "where not line.is_virtual and line.quantity > 0) >= 99 CNY }"
+    )
+    assert fmt(source) == (
+        "rule r {\n"
+        "    when new_user\n"
+        "        and sum(\n"
+        "            line.price * line.quantity for line in order.lines where not line.is_virtual"
+        " and line.quantity > 0\n"
+        "        ) >= 99 CNY\n"
+        "}\n"
+    )
+
+
+def test_of_two_calls_on_a_line_the_last_one_breaks() -> None:
+    source = (
+        'rule r { when starts_with(user.name, "a") == ends_with(user.name_with_a_long_field_name,'
+        ' "a long suffix", "another long argument") }'
+    )
+    assert fmt(source) == (
+        "rule r {\n"
+        '    when starts_with(user.name, "a") == ends_with(\n'
+        "        user.name_with_a_long_field_name,\n"
+        '        "a long suffix",\n'
+        '        "another long argument",\n'
+        "    )\n"
+        "}\n"
+    )
+
+
+def test_wide_characters_count_two_columns() -> None:
+    region = "浙" * 40
+    line = f'    given {{ region: "{region}", city: "x" }}'
+    assert len(line) <= 100
+    assert fmt(f'test t {{ given {{ region: "{region}", city: "x" }} }}') == (
+        f'test t {{\n    given {{\n        region: "{region}"\n        city: "x"\n    }}\n}}\n'
+    )
+
+
+def test_a_comment_after_a_broken_list_stays_after_its_closing_bracket() -> None:
+    items = ", ".join(f'"item-number-{i}"' for i in range(6))
+    out = fmt(f"rule r {{ then [{items}]  # why\n}}")
+    assert out == (
+        "rule r {\n    then [\n"
+        + "".join(f'        "item-number-{i}",\n' for i in range(6))
+        + "    ]  # why\n}\n"
+    )
+    assert fmt(out) == out
 
 
 def test_syntax_errors_give_diagnostics_and_no_text() -> None:
@@ -614,6 +979,23 @@ SNIPPETS = [
     'region: "east", age: 40 }, order: { amount: 300.00 CNY, lines: [{ sku: "p1", category: '
     '"phone", quantity: 2, price: ¥3999.00 }, { sku: "p2", category: "case", quantity: 1, '
     'price: ¥19.90 }] }, and: 1, USD: 2 } expect nothing }',
+    # Too long for one line: lists, calls, types, parameters, chains and aggregates break.
+    "tag order.items: list(sku: string, spu: string, category: string, brand: string, shop: string, "
+    'quantity: int, price: money) { display "订单行" scope [home_popup, checkout, payment] }',
+    "effect grant(template_identifier: string, amount_of_money: money, valid_for: duration, "
+    'reason: string, channel: enum("app", "web"))',
+    'condition blocked = passthrough.device_id in ["dev-ring-0001", "dev-ring-0002", '
+    '"dev-ring-0003", "dev-ring-0004", "dev-ring-0005"]',
+    'condition chain = user.level >= 5 or user.credit_status == "active" and '
+    'order.payment_method != "credit" and order.amount >= 1000 CNY or not (a or b)',
+    'strategy s4 { scene home rule gift { when new_user and sum(line.price * line.quantity for line '
+    "in order.lines where not line.is_virtual and line.quantity > 0) >= 99 CNY "
+    'then [show(content: "newbie_gift_pack_v2", slot: "home_popup"), grant(template_identifier: '
+    '"newbie_50_short", amount_of_money: 50 CNY, valid_for: 72h, reason: "r", channel: "app")] } }',
+    'test "lists of records" { given { order: { lines: [{ sku: "SKU-TOPUP-100", category: '
+    '"top_up", quantity: 1 }, { sku: "SKU-DRESS-7", category: "dress", quantity: 1, '
+    'price: 159 CNY, is_virtual: false }] } } expect [show(content: "a", slot: "b"), '
+    'show(content: "c", slot: "d")] }',
 ]
 
 _TOKEN = re.compile(
@@ -627,6 +1009,8 @@ _TOKEN = re.compile(
 )
 
 _COMMENT_TEXT = st.text(alphabet=' abcxyz#"{}()中文:', max_size=10)
+# Blank lines, some with spaces or a tab on them.
+_BLANK_LINES = st.lists(st.sampled_from(["\n", "  \n", "\t\n"]), max_size=3).map("".join)
 
 
 def _tokens(snippet: str) -> list[tuple[str, bool]]:
@@ -649,11 +1033,17 @@ def _tokens(snippet: str) -> list[tuple[str, bool]]:
 
 @st.composite
 def _separator(draw: st.DrawFn, spaced: bool) -> str:
-    kind = draw(st.integers(0, 9))
+    kind = draw(st.integers(0, 11))
     if kind == 0:
         return f"  #{draw(_COMMENT_TEXT)}\n"  # at the end of a line
     if kind == 1:
         return f"\n  #{draw(_COMMENT_TEXT)}\n  "  # on a line of its own
+    if kind == 2:
+        # On a line of its own, with blank lines before or after it.
+        before, after = draw(_BLANK_LINES), draw(_BLANK_LINES)
+        return f"\n{before}  #{draw(_COMMENT_TEXT)}\n{after}  "
+    if kind == 3:
+        return "\n" + draw(_BLANK_LINES) + draw(st.sampled_from(["", "  ", "\t"]))
     plain = [" ", "   ", "\n", "\n\n      ", "\t"] + ([] if spaced else ["", "", ""])
     return draw(st.sampled_from(plain))
 
@@ -661,15 +1051,15 @@ def _separator(draw: st.DrawFn, spaced: bool) -> str:
 @st.composite
 def rule_files(draw: st.DrawFn) -> str:
     snippets = draw(st.lists(st.sampled_from(SNIPPETS), min_size=1, max_size=5))
-    parts: list[str] = []
+    parts: list[str] = [draw(_BLANK_LINES)]
     if draw(st.booleans()):
         parts.append(f"#{draw(_COMMENT_TEXT)}\n")
     for snippet in snippets:
         for text, spaced in _tokens(snippet):
-            if parts:
+            if "".join(parts).strip():
                 parts.append(draw(_separator(spaced)))
             parts.append(text)
-        parts.append("\n")
+        parts.append("\n" + draw(_BLANK_LINES))
     if draw(st.booleans()):
         parts.append(f"\n#{draw(_COMMENT_TEXT)}")
     return "".join(parts)
@@ -690,3 +1080,17 @@ def test_formatting_is_idempotent_keeps_meaning_and_comments(source: str) -> Non
     assert comment_texts(out) == comment_texts(source)
     assert out == "" or (out.endswith("\n") and not out.endswith("\n\n"))
     assert not any(line != line.rstrip() for line in out.split("\n"))
+    assert_blank_lines_are_single_and_between_items(out)
+
+
+def assert_blank_lines_are_single_and_between_items(out: str) -> None:
+    """Never two blank lines in a row, none at the start, none right after a line that opens
+    a block or a bracket, none right before a line that closes one."""
+    lines = out.split("\n")[:-1]
+    for i, line in enumerate(lines):
+        if line:
+            continue
+        assert 0 < i < len(lines) - 1, out
+        code = lines[i - 1].split("  #")[0]
+        assert lines[i + 1] and (code.lstrip().startswith("#") or code[-1:] not in "{[("), out
+        assert lines[i + 1].lstrip()[:1] not in ("}", "]", ")"), out
