@@ -100,6 +100,10 @@ def test_command(paths: Paths, verbose: Annotated[bool, typer.Option("--verbose"
         typer.echo(f"FAIL {result.location} {name}")
         if result.error:
             typer.echo(f"     {result.error}")
+        if result.test.price is not None:
+            for line in result.differences:
+                typer.echo(f"     {line}")
+            continue
         typer.echo("     expected: " + (", ".join(map(str, result.expected)) or "no effects"))
         typer.echo("     actual:   " + (", ".join(map(str, result.actual)) or "no effects"))
         for line in _effect_diff(result.expected, result.actual):

@@ -198,3 +198,13 @@ class AttributeReader:
         else:
             self.error("dsl.attr.invalid", "`unit` takes a tag such as user.id", value.span)
         return ""
+
+    def strings(self, attr: n.Attr) -> list[str]:
+        items = attr.value.items if isinstance(attr.value, n.ListLit) else (attr.value,)
+        out: list[str] = []
+        for item in items:
+            if isinstance(item, n.StringLit):
+                out.append(item.value)
+            else:
+                self.error("dsl.attr.invalid", f"`{attr.key}` takes strings, e.g. [\"SKU-1\", \"SKU-2\"]", item.span)
+        return out

@@ -1,4 +1,4 @@
-"""Checking experiments, holdouts, promotions and test blocks."""
+"""Checking experiments, holdouts and test blocks (promotions: check_promotions.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from arbiter.dsl import nodes as n
-from arbiter.dsl import types as t
 from arbiter.dsl.check_attrs import literal_value
+from arbiter.dsl.check_promotions import PromotionChecker
 from arbiter.dsl.check_strategies import StrategyChecker
 from arbiter.dsl.context import prepare
 from arbiter.dsl.exprcheck import did_you_mean
@@ -16,6 +16,7 @@ from arbiter.dsl.model import (
     MISSING,
     Experiment,
     Holdout,
+    PriceCheck,
     Promotion,
     Scene,
     Strategy,
@@ -26,7 +27,7 @@ from arbiter.dsl.schema import BLOCKS
 from arbiter.errors import ArbiterError
 
 
-class BlockChecker(StrategyChecker):
+class BlockChecker(StrategyChecker, PromotionChecker):
     def _experiments(self, blocks: list[n.Block], scenes: Mapping[str, Scene], strategies: Mapping[str, Strategy]) -> dict[str, Experiment]:
         experiments: dict[str, Experiment] = {}
         for block in blocks:
@@ -82,34 +83,13 @@ class BlockChecker(StrategyChecker):
             )
         return holdouts
 
-    def _promotions(self, blocks: list[n.Block]) -> dict[str, Promotion]:
-        promotions: dict[str, Promotion] = {}
-        spec = BLOCKS["promotion"]
-        for block in blocks:
-            found = self.block_attrs(block, spec)
-            for key, attrs in found.items():
-                kind = spec.attrs[key].kind
-                for attr in attrs:
-                    if kind == "condition":
-                        self.ex.check(attr.value, t.BOOL, f"the `{key}` of promotion `{block.name}`")
-                    elif kind == "expr":
-                        self.ex.check(attr.value, None, f"the `{key}` of promotion `{block.name}`")
-                    elif kind == "symbol":
-                        self.symbol(attr, spec.attrs[key].choices)
-                    elif kind == "int":
-                        self.integer(attr)
-                    elif kind == "decimal":
-                        self.decimal(attr)
-                    elif kind == "datetime":
-                        self.moment(attr)
-                    elif kind == "string":
-                        self.string(attr)
-                    elif kind == "names":
-                        self.names(attr)
-            promotions[block.name] = Promotion(block.name, block, block.span)
-        return promotions
-
-    def _tests(self, blocks: list[n.Block], scenes: Mapping[str, Scene], strategies: Mapping[str, Strategy]) -> list[TestCase]:
+    def _tests(
+        self,
+        blocks: list[n.Block],
+        scenes: Mapping[str, Scene],
+        strategies: Mapping[str, Strategy],
+        promotions: Mapping[str, Promotion],
+    ) -> list[TestCase]:
         tests: list[TestCase] = []
         for block in blocks:
             found = self.block_attrs(block, BLOCKS["test"])
@@ -132,10 +112,54 @@ class BlockChecker(StrategyChecker):
                     if reads:
                         self.error("dsl.test.expect", "expected effects are written with literal values", reads[0].span)
                     expect.append(call)
-            if scene is None:
+            price = self._price_check(block, found, promotions) if "cart" in get else None
+            if ("scene" in get) == ("cart" in get):
+                self.error("dsl.attr.missing", f"test `{block.name}` needs either `scene` (a decision) or `cart` (a price)",
+                           block.name_span)
                 continue
-            tests.append(TestCase(block.name, scene, strategy, now, given, tuple(expect), block.span))
+            if (scene is None and price is None) or (price is not None and expect):
+                if price is not None and expect:
+                    self.error("dsl.attr.invalid", "a price test expects `payable` and `applied`, not effects", found["expect"][0].key_span)
+                continue
+            tests.append(TestCase(block.name, scene, strategy, now, given, tuple(expect), price, block.span))
         return tests
+
+    def _price_check(
+        self, block: n.Block, found: Mapping[str, list[n.Attr]], known: Mapping[str, Promotion]
+    ) -> PriceCheck | None:
+        cart = found["cart"][0]
+        lines: list[dict[str, Any]] = []
+        items = cart.value.items if isinstance(cart.value, n.ListLit) else ()
+        if not items:
+            self.error("dsl.attr.invalid", "`cart` takes a list of lines: [{sku: \"A\", quantity: 1, price: 10 CNY}]", cart.value.span)
+            return None
+        for item in items:
+            value = literal_value(item) if isinstance(item, n.RecordLit) else MISSING
+            if not isinstance(value, dict) or "sku" not in value or "price" not in value:
+                self.error("dsl.attr.invalid", "each cart line is a record with at least `sku` and `price`", item.span)
+                continue
+            lines.append(value)
+        get = {k: v[0] for k, v in found.items()}
+        coupons = frozenset(self.strings(get["coupons"])) if "coupons" in get else frozenset()
+        chosen = self._promotion_names(get["promotions"], known) if "promotions" in get else None
+        applied = self._promotion_names(get["applied"], known) if "applied" in get else None
+        payable = None
+        if "payable" in get:
+            value = literal_value(get["payable"].value)
+            payable = value.amount if hasattr(value, "amount") else (Decimal(value) if isinstance(value, int | Decimal) else None)
+            if payable is None:
+                self.error("dsl.attr.invalid", "`payable` takes an amount such as 241.90 CNY", get["payable"].value.span)
+        if payable is None and applied is None:
+            self.error("dsl.attr.missing", f"price test `{block.name}` needs `payable` or `applied`", block.name_span)
+        return PriceCheck(tuple(lines), coupons, chosen, payable, applied)
+
+    def _promotion_names(self, attr: n.Attr, known: Mapping[str, Promotion]) -> tuple[str, ...]:
+        names: list[str] = []
+        for name, span in self.names(attr):
+            if name not in known:
+                self.error("dsl.name.unknown", f"unknown promotion `{name}`", span, did_you_mean(name, sorted(known)))
+            names.append(name)
+        return tuple(names)
 
     def _given(self, attr: n.Attr) -> dict[str, Any]:
         if not isinstance(attr.value, n.RecordLit):

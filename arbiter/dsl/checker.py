@@ -171,7 +171,7 @@ class _Checker(BlockChecker):
         experiments = self._experiments(self._unique("experiment", blocks["experiment"]), scenes, strategies)
         holdouts = self._holdouts(self._unique("holdout", blocks["holdout"]))
         promotions = self._promotions(self._unique("promotion", blocks["promotion"]))
-        tests = self._tests(self._unique("test", blocks["test"]), scenes, strategies)
+        tests = self._tests(self._unique("test", blocks["test"]), scenes, strategies, promotions)
         return Program(
             tags=tags,
             effects=effects,

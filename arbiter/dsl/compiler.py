@@ -31,7 +31,7 @@ from arbiter.dsl.diagnostics import render_all
 from arbiter.dsl.exprcheck import ExpressionChecker
 from arbiter.dsl.gcpause import collector_paused
 from arbiter.dsl.interpreter import evaluate
-from arbiter.dsl.model import MISSING, Program, Rule, Strategy
+from arbiter.dsl.model import MISSING, Program, Promotion, Rule, Strategy
 from arbiter.dsl.parser import parse_expression
 from arbiter.errors import ArbiterError
 
@@ -99,6 +99,16 @@ class CompiledStrategy:
         return source_of(*self.code)
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledPromotion:
+    """A promotion with its conditions compiled: `when` over the cart's context, `goods` over
+    one line's context (its `line` and `goods` namespaces)."""
+
+    promotion: Promotion
+    when: CompiledExpr | None
+    goods: CompiledExpr | None
+
+
 @dataclass(frozen=True)
 class Ruleset:
     """A compiled program: immutable, identified by the hash of its sources."""
@@ -109,6 +119,7 @@ class Ruleset:
     strategies: Mapping[str, CompiledStrategy]
     fallbacks: Mapping[str, tuple[CompiledEffect, ...]]  # scene -> fallback effects
     bands: Mapping[str, tuple[tuple[CompiledEffect, ...], ...]]  # strategy -> effects per band
+    promotions: Mapping[str, CompiledPromotion]
     _compiler: Compiler = field(repr=False, compare=False)
     _shape: ContextShape = field(repr=False, compare=False)
 
@@ -151,8 +162,16 @@ def _compile(program: Program) -> Ruleset:
         for name, s in program.strategies.items()
     }
     fallbacks = {name: tuple(compiler.effect(c) for c in s.fallback) for name, s in program.scenes.items()}
+    promotions = {
+        name: CompiledPromotion(
+            p,
+            compiler.expression(p.when) if p.when is not None else None,
+            compiler.expression(p.goods) if p.goods is not None else None,
+        )
+        for name, p in program.promotions.items()
+    }
     return Ruleset(
-        program, source_hash(program.sources), conditions, strategies, fallbacks, bands, compiler,
+        program, source_hash(program.sources), conditions, strategies, fallbacks, bands, promotions, compiler,
         ContextShape(program.tags),
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from arbiter.dsl import nodes as n
@@ -150,25 +151,83 @@ class Holdout:
 
 
 @dataclass(frozen=True, slots=True)
+class Tier:
+    """One step of a tiered promotion: reach `threshold` (an amount) or `count` (items), then
+    take `amount` off or pay `percent`."""
+
+    threshold: Decimal | None
+    count: int | None
+    amount: Decimal | None
+    percent: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class Promotion:
-    """A promotion as declared; the pricing core gives its attributes their meaning."""
+    """A promotion as declared and checked; the pricing core gives it its meaning.
+    Amounts are Decimals in `currency`; percentages are the share paid (0.9 is 10% off)."""
 
     name: str
-    block: n.Block
+    display: str
+    type: str
+    stage: str
+    priority: int
+    group: str | None
+    stacks: frozenset[str]  # names of promotions or groups; "all" for every one
+    shop: str | None
+    when: n.Expr | None
+    goods: n.Expr | None
+    calc: str | None
+    amount: Decimal | None
+    percent: Decimal | None
+    price: Decimal | None
+    threshold: Decimal | None  # for coupons, payment cuts and gifts: the amount to reach
+    tiers: tuple[Tier, ...]  # threshold cuts and discounts; a single threshold becomes one tier
+    every: Decimal | None
+    cap: Decimal | None
+    buy: int | None
+    get: int | None
+    deposit: Decimal | None
+    deposit_value: Decimal | None
+    balance_window: tuple[datetime | None, datetime | None]
+    items: tuple[str, ...]
+    gift: str | None
+    gift_value: Decimal | None
+    template: str
+    threshold_base: str  # list_price | after_item | payable
+    amount_base: str  # payable | after_item
+    funding: tuple[tuple[str, Decimal], ...]  # (funder, share), shares sum to 1
+    budget: Decimal | None
+    budget_policy: str  # strict | partial
+    per_user: int | None
+    uses: int | None
+    window: tuple[datetime | None, datetime | None]
+    currency: str
     span: n.Span
 
-    def attr(self, key: str) -> n.Attr | None:
-        return self.block.attr(key)
+
+@dataclass(frozen=True, slots=True)
+class PriceCheck:
+    """What a price test sends and expects: cart lines as records, then the payable and the
+    promotions applied."""
+
+    lines: tuple[Mapping[str, Any], ...]
+    coupons: frozenset[str]
+    promotions: tuple[str, ...] | None  # None: every promotion
+    payable: Decimal | None
+    applied: tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
 class TestCase:
+    """A decision test (`scene`, expects effects) or a price test (`price`)."""
+
     name: str
-    scene: str
+    scene: str | None
     strategy: str | None  # None: whatever serves the scene (default or experiment variant)
     now: datetime | None
     given: Mapping[str, Any]
     expect: tuple[n.Call, ...] | None  # None: expect no effects
+    price: PriceCheck | None
     span: n.Span
 
 

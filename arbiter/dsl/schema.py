@@ -46,6 +46,19 @@ NAMESPACES = ("user", "goods", "order", "line", "shop", "payment", "passthrough"
 
 HIT_POLICIES = ("first", "all", "score")
 
+PROMOTION_TYPES = (
+    "item_cut", "presale", "threshold_cut", "every_cut", "threshold_discount",
+    "buy_x_get_y", "payment_cut", "coupon", "bundle", "gift",
+)
+STAGES = ("item", "shop", "platform", "payment")
+# The stage of each promotion type when the declaration does not say.
+DEFAULT_STAGE = {
+    "item_cut": "item", "presale": "item", "bundle": "item", "buy_x_get_y": "item", "gift": "item",
+    "threshold_cut": "shop", "every_cut": "shop", "threshold_discount": "shop",
+    "coupon": "platform", "payment_cut": "payment",
+}
+FUNDERS = ("platform", "merchant", "channel")
+
 BLOCKS: dict[str, BlockSpec] = {
     "scene": BlockSpec(
         {
@@ -131,28 +144,42 @@ BLOCKS: dict[str, BlockSpec] = {
         {
             "display": AttrSpec("string"),
             "description": AttrSpec("string"),
-            "type": AttrSpec("symbol", required=True, choices=(
-                "item_cut", "presale", "threshold_cut", "every_cut", "threshold_discount",
-                "buy_x_get_y", "payment_cut", "coupon", "bundle", "gift")),
-            "stage": AttrSpec("symbol", choices=("item", "shop", "platform", "payment")),
-            "priority": AttrSpec("int"),
-            "group": AttrSpec("string", summary="exclusion group"),
-            "stacks": AttrSpec("names", summary="groups or promotions it stacks with"),
-            "when": AttrSpec("condition", summary="who and when: over user, order, passthrough tags"),
+            "type": AttrSpec("symbol", required=True, choices=PROMOTION_TYPES),
+            "stage": AttrSpec("symbol", choices=STAGES, summary="item, shop, platform or payment; by type when absent"),
+            "priority": AttrSpec("int", summary="higher applies first within its stage"),
+            "group": AttrSpec("string", summary="exclusion group: at most one of a group applies"),
+            "stacks": AttrSpec("names", summary="promotions or groups it may combine with; `all` for every one"),
+            "shop": AttrSpec("string", summary="only lines of this shop"),
+            "when": AttrSpec("condition", summary="who and when: over user, order, payment, passthrough tags"),
             "goods": AttrSpec("condition", summary="which lines it covers: over line and goods tags"),
-            "calc": AttrSpec("symbol", choices=("cut", "discount", "fixed_price")),
-            "amount": AttrSpec("expr"),
-            "percent": AttrSpec("decimal"),
-            "threshold": AttrSpec("expr"),
-            "tiers": AttrSpec("expr"),
-            "every": AttrSpec("expr"),
-            "cap": AttrSpec("expr"),
-            "threshold_base": AttrSpec("symbol", choices=("list_price", "after_item", "payable")),
-            "amount_base": AttrSpec("symbol", choices=("payable", "after_item")),
-            "funding": AttrSpec("expr"),
-            "budget": AttrSpec("expr"),
+            "calc": AttrSpec("symbol", choices=("cut", "discount", "fixed_price"), summary="item cuts"),
+            "amount": AttrSpec("money", summary="the cut: per unit for item cuts, per order otherwise"),
+            "percent": AttrSpec("decimal", summary="the share paid: 90% is 10% off (9折)"),
+            "price": AttrSpec("money", summary="a fixed unit price (item cut) or a bundle's price"),
+            "threshold": AttrSpec("money", summary="the amount to reach (满X)"),
+            "count": AttrSpec("int", summary="the number of items to reach (满N件)"),
+            "tiers": AttrSpec("tiers", summary="[{threshold: 300, amount: 30}, ...]; the highest tier reached applies"),
+            "every": AttrSpec("money", summary="每满: the cut applies once per every"),
+            "cap": AttrSpec("money", summary="the most an every-cut can take off"),
+            "buy": AttrSpec("int"),
+            "get": AttrSpec("int"),
+            "deposit": AttrSpec("money", summary="presale deposit per unit (定金)"),
+            "deposit_value": AttrSpec("money", summary="what the deposit is worth off the balance (定金膨胀)"),
+            "balance_starts": AttrSpec("datetime"),
+            "balance_ends": AttrSpec("datetime"),
+            "items": AttrSpec("strings", summary="the SKUs of a bundle, one unit each"),
+            "gift": AttrSpec("string", summary="the SKU given"),
+            "gift_value": AttrSpec("money", summary="what the gift is worth, recorded for funding"),
+            "template": AttrSpec("string", summary="the coupon template a user must hold or may claim"),
+            "threshold_base": AttrSpec("symbol", choices=("list_price", "after_item", "payable"),
+                                       summary="what a threshold is judged on; payable when absent"),
+            "amount_base": AttrSpec("symbol", choices=("payable", "after_item"),
+                                    summary="what a percentage applies to; payable when absent"),
+            "funding": AttrSpec("funding", summary="platform, merchant, channel, or { platform: 60%, merchant: 40% }"),
+            "budget": AttrSpec("money", summary="the total discount it may give"),
             "budget_policy": AttrSpec("symbol", choices=("strict", "partial")),
             "per_user": AttrSpec("int"),
+            "uses": AttrSpec("int", summary="the total number of orders it may apply to"),
             "starts": AttrSpec("datetime"),
             "ends": AttrSpec("datetime"),
         },
@@ -160,15 +187,20 @@ BLOCKS: dict[str, BlockSpec] = {
     ),
     "test": BlockSpec(
         {
-            "scene": AttrSpec("name", required=True, ref="scene"),
+            "scene": AttrSpec("name", ref="scene", summary="a decision test: the scene decided"),
             "strategy": AttrSpec("name", ref="strategy",
                                  summary="test this strategy of the scene, whatever the experiments assign"),
             "now": AttrSpec("datetime", summary="the clock for the test; a fixed default when absent"),
             "given": AttrSpec("record", summary="the context: a record per namespace"),
             "expect": AttrSpec("effects", repeat=True, summary="the effects, in order; `expect []` for none"),
+            "cart": AttrSpec("cart", summary="a price test: the lines [{sku, shop, quantity, price, ...tags}]"),
+            "coupons": AttrSpec("strings", summary="coupon templates the user holds or may claim"),
+            "promotions": AttrSpec("names", summary="price with these promotions only"),
+            "payable": AttrSpec("money", summary="the expected payable of a price test"),
+            "applied": AttrSpec("names", summary="the promotions expected to apply, in order"),
             "display": AttrSpec("string"),
         },
-        summary="given a context, expect effects",
+        summary="given a context, expect effects (a scene) or a price (a cart)",
     ),
 }
 
