@@ -113,7 +113,10 @@ class Engine:
         explain: bool = False,
         strategy: str | None = None,
         client: str | None = None,
+        access: str | None = None,
     ) -> Decision:
+        """`client` is checked against the scene's allowed clients and `access` ("api" or
+        "embedded": how the caller reaches the engine) against its access mode."""
         started = self._timer()
         loaded = self._loaded  # one ruleset for the whole decision, even if swapped meanwhile
         ruleset = loaded.ruleset
@@ -123,6 +126,8 @@ class Engine:
             raise UnknownScene(f"unknown scene `{scene}`; scenes: {', '.join(sorted(program.scenes))}")
         if client is not None and declared.clients is not None and client not in declared.clients:
             raise ClientNotAllowed(f"client `{client}` may not call scene `{scene}`")
+        if access is not None and declared.access not in (access, "both"):
+            raise ClientNotAllowed(f"scene `{scene}` is reached {declared.access} only, not {access}")
         now = self.clock.now()
         ctx = ruleset.prepare(context, now=now)
         chosen = strategy

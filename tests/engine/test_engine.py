@@ -167,3 +167,15 @@ test nothing { scene popup given { user: { level: -1 }, order: { amount: 10 } } 
     wrong = results[1]
     assert [str(e) for e in wrong.actual] == ['show(content: "anyone")']
     assert [str(e) for e in wrong.expected] == ['show(content: "vip")']
+
+
+def test_scenes_refuse_clients_and_access_modes_they_do_not_declare() -> None:
+    from arbiter.engine.engine import ClientNotAllowed
+
+    eng = engine('scene gate { access embedded clients [checkout_service] }\n'
+                 'strategy gate_v1 { scene gate hit first rule ok { then pass() } }')
+    assert [str(e) for e in eng.decide("gate", {}, client="checkout_service", access="embedded").effects] == ["pass()"]
+    with pytest.raises(ClientNotAllowed, match="client `web` may not call scene `gate`"):
+        eng.decide("gate", {}, client="web")
+    with pytest.raises(ClientNotAllowed, match="scene `gate` is reached embedded only, not api"):
+        eng.decide("gate", {}, access="api")
