@@ -16,13 +16,14 @@ from typing import Any
 from arbiter.dsl import nodes as n
 from arbiter.dsl import types as t
 from arbiter.dsl.diagnostics import Diagnostic, Severity
-from arbiter.dsl.exprcheck import ExpressionChecker, did_you_mean
+from arbiter.dsl.exprcheck import ExpressionChecker
 from arbiter.dsl.model import (
     MISSING,
     Effect,
     Tag,
 )
 from arbiter.dsl.schema import AttrSpec, BlockSpec
+from arbiter.dsl.suggest import did_you_mean
 
 
 def literal_value(expr: n.Expr) -> Any:

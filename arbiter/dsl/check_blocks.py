@@ -11,7 +11,6 @@ from arbiter.dsl.check_attrs import literal_value
 from arbiter.dsl.check_promotions import PromotionChecker
 from arbiter.dsl.check_strategies import StrategyChecker
 from arbiter.dsl.context import prepare
-from arbiter.dsl.exprcheck import did_you_mean
 from arbiter.dsl.model import (
     MISSING,
     Experiment,
@@ -24,6 +23,7 @@ from arbiter.dsl.model import (
     Variant,
 )
 from arbiter.dsl.schema import BLOCKS
+from arbiter.dsl.suggest import did_you_mean
 from arbiter.errors import ArbiterError
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from arbiter.dsl import nodes as n
 from arbiter.dsl import types as t
 from arbiter.dsl.check_attrs import AttributeReader, literal_value
-from arbiter.dsl.exprcheck import did_you_mean
 from arbiter.dsl.model import (
     MISSING,
     Effect,
@@ -17,6 +16,7 @@ from arbiter.dsl.model import (
     Tag,
 )
 from arbiter.dsl.schema import NAMESPACES, TAG_ATTRS
+from arbiter.dsl.suggest import did_you_mean
 from arbiter.errors import ArbiterError
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from arbiter.dsl import nodes as n
 from arbiter.dsl import types as t
 from arbiter.dsl.check_attrs import AttributeReader
-from arbiter.dsl.exprcheck import did_you_mean
 from arbiter.dsl.model import Promotion, Tier
 from arbiter.dsl.schema import BLOCKS, DEFAULT_STAGE, FUNDERS
+from arbiter.dsl.suggest import did_you_mean
 
 # What each type cannot do without; `one of` groups are alternatives.
 _REQUIRED: dict[str, list[tuple[str, ...]]] = {

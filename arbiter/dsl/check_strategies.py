@@ -10,7 +10,7 @@ from typing import Any
 from arbiter.dsl import nodes as n
 from arbiter.dsl import types as t
 from arbiter.dsl.check_catalog import CatalogChecker
-from arbiter.dsl.exprcheck import Read, did_you_mean
+from arbiter.dsl.exprcheck import Read
 from arbiter.dsl.model import (
     Band,
     Rule,
@@ -18,6 +18,7 @@ from arbiter.dsl.model import (
     Strategy,
 )
 from arbiter.dsl.schema import BLOCKS
+from arbiter.dsl.suggest import did_you_mean
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from arbiter.dsl import types as t
 from arbiter.dsl.check_attrs import literal_value
 from arbiter.dsl.check_blocks import BlockChecker
 from arbiter.dsl.diagnostics import Diagnostic, sort_key
-from arbiter.dsl.exprcheck import ExpressionChecker, did_you_mean
+from arbiter.dsl.exprcheck import ExpressionChecker
 from arbiter.dsl.gcpause import collector_paused
 from arbiter.dsl.model import (
     Condition,
@@ -29,6 +29,7 @@ from arbiter.dsl.schema import (
     KEYWORDS,
     TOP_LEVEL,
 )
+from arbiter.dsl.suggest import did_you_mean
 
 RULE_SUFFIX = ".rules"
 

@@ -9,8 +9,7 @@ anything, so one mistake yields one diagnostic.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from arbiter.dsl import nodes as n
@@ -18,15 +17,21 @@ from arbiter.dsl import types as t
 from arbiter.dsl.diagnostics import Diagnostic, Severity
 from arbiter.dsl.functions import FUNCTIONS
 from arbiter.dsl.model import Effect, Tag
+from arbiter.dsl.operators import (
+    EQUALITY,
+    ORDERING,
+    OperatorTyping,
+    describe,
+    is_number_literal,
+)
 from arbiter.dsl.schema import NAMESPACES
+from arbiter.dsl.suggest import did_you_mean, suggest
 
 # Static bound on the work one expression may do: each quantifier over a context list
 # multiplies the cost of its body by the longest list the context may carry.
 MAX_COST = 1_000_000
 LIST_COST = t.MAX_CONTEXT_LIST
 
-_ORDERING = {"<", "<=", ">", ">="}
-_EQUALITY = {"==", "!="}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,35 +43,7 @@ class Read:
     via: str | None
 
 
-def suggest(word: str, candidates: Sequence[str]) -> list[str]:
-    """Up to three close candidates: at least 60% alike, and none far behind the best one
-    (so `stratgy` suggests `strategy`, not also `tag`)."""
-    scored = []
-    for candidate in candidates:
-        matcher = difflib.SequenceMatcher(None, word, candidate)
-        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6:
-            ratio = matcher.ratio()
-            if ratio >= 0.6:
-                scored.append((ratio, candidate))
-    if not scored:
-        return []
-    scored.sort(key=lambda pair: (-pair[0], pair[1]))
-    best = scored[0][0]
-    return [candidate for ratio, candidate in scored[:3] if ratio >= best - 0.15]
-
-
-def did_you_mean(word: str, candidates: Sequence[str], *, quote: str = "`") -> str | None:
-    close = suggest(word, candidates)
-    if not close:
-        return None
-    return "did you mean " + " or ".join(f"{quote}{c}{quote}" for c in close) + "?"
-
-
-def is_number_literal(node: n.Expr) -> bool:
-    return isinstance(node, n.IntLit) or (isinstance(node, n.DecimalLit) and not node.percent)
-
-
-class ExpressionChecker:
+class ExpressionChecker(OperatorTyping):
     def __init__(
         self,
         tags: Mapping[str, Tag],
@@ -108,14 +85,14 @@ class ExpressionChecker:
                 if expected == t.BOOL:
                     self._error(
                         "dsl.type.mismatch",
-                        f"{what} must be true or false, but this is {_describe(found)}",
+                        f"{what} must be true or false, but this is {describe(found)}",
                         expr.span,
                         "compare it with something, e.g. `user.level >= 3`",
                     )
                 else:
                     self._error(
                         "dsl.type.mismatch",
-                        f"{what} must be {_describe(expected)}, but this is {_describe(found)}",
+                        f"{what} must be {describe(expected)}, but this is {describe(found)}",
                         expr.span,
                         None,
                     )
@@ -170,7 +147,7 @@ class ExpressionChecker:
                 if found != t.UNKNOWN and not self.assignable(param, found, arg.value):
                     self._error(
                         "dsl.type.mismatch",
-                        f"field `{arg.name}` of effect `{call.name}` is {_describe(param)}, but this is {_describe(found)}",
+                        f"field `{arg.name}` of effect `{call.name}` is {describe(param)}, but this is {describe(found)}",
                         arg.value.span,
                         _literal_hint(param, arg.value),
                     )
@@ -269,7 +246,7 @@ class ExpressionChecker:
         if found not in (t.BOOL, t.UNKNOWN):
             self._error(
                 "dsl.type.mismatch",
-                f"{what} must be true or false, but this is {_describe(found)}",
+                f"{what} must be true or false, but this is {describe(found)}",
                 e.span,
                 "compare it with something, e.g. `user.level >= 3`",
             )
@@ -294,7 +271,7 @@ class ExpressionChecker:
                 else:
                     self._error(
                         "dsl.type.mismatch",
-                        f"a list holds one type: this item is {_describe(found)}, the ones before are {_describe(item_type)}",
+                        f"a list holds one type: this item is {describe(found)}, the ones before are {describe(item_type)}",
                         item.span,
                         None,
                     )
@@ -316,7 +293,7 @@ class ExpressionChecker:
                 elif current == t.UNKNOWN:
                     return t.UNKNOWN
                 else:
-                    self._error("dsl.field.unknown", f"`{head}` is {_describe(current)} and has no fields", e.span, None)
+                    self._error("dsl.field.unknown", f"`{head}` is {describe(current)} and has no fields", e.span, None)
                     return t.UNKNOWN
             return current
         if len(e.parts) == 1:
@@ -345,7 +322,7 @@ class ExpressionChecker:
                 )
             )
         if len(e.parts) > 2:
-            self._error("dsl.field.unknown", f"tag `{path}` is {_describe(tag.type)} and has no fields", e.span, None)
+            self._error("dsl.field.unknown", f"tag `{path}` is {describe(tag.type)} and has no fields", e.span, None)
             return t.UNKNOWN
         return tag.type
 
@@ -420,7 +397,7 @@ class ExpressionChecker:
         if found not in (t.BOOL, t.UNKNOWN):
             self._error(
                 "dsl.type.mismatch",
-                f"condition `{decl.name}` must be true or false, but its expression is {_describe(found)}",
+                f"condition `{decl.name}` must be true or false, but its expression is {describe(found)}",
                 decl.expr.span,
                 None,
             )
@@ -462,14 +439,14 @@ class ExpressionChecker:
         found = self._expr(e.operand)
         if found == t.UNKNOWN or t.is_numeric(found) or isinstance(found, t.MoneyType) or found == t.DURATION:
             return found
-        self._error("dsl.type.mismatch", f"cannot negate {_describe(found)}", e.span, None)
+        self._error("dsl.type.mismatch", f"cannot negate {describe(found)}", e.span, None)
         return t.UNKNOWN
 
     def _binary(self, e: n.Binary) -> t.Type:
         left = self._expr(e.left)
         right = self._expr(e.right)
         op = e.op
-        if op in _EQUALITY or op in _ORDERING:
+        if op in EQUALITY or op in ORDERING:
             self._compare(op, left, right, e.left, e.right, e.span)
             return t.BOOL
         if op in ("in", "not in"):
@@ -480,146 +457,6 @@ class ExpressionChecker:
             return t.BOOL
         return self._arith(op, left, right, e)
 
-    def _compare(self, op: str, a: t.Type, b: t.Type, an: n.Expr, bn: n.Expr, span: n.Span) -> None:
-        if t.UNKNOWN in (a, b):
-            return
-        verb = "order" if op in _ORDERING else "compare"
-        if isinstance(a, t.MoneyType) or isinstance(b, t.MoneyType):
-            self._money_pair(op, a, b, an, bn, span, "compare")
-            return
-        if isinstance(a, t.EnumType) or isinstance(b, t.EnumType):
-            if op in _ORDERING or op == "between":
-                self._error("dsl.type.mismatch", f"enum values have no order: cannot {verb} {_describe(a)}", span, "compare with == or use `in [...]`")
-                return
-            for enum_type, _other, other_node in ((a, b, bn), (b, a, an)):
-                if isinstance(enum_type, t.EnumType) and isinstance(other_node, n.StringLit):
-                    if other_node.value not in enum_type.values:
-                        self._error(
-                            "dsl.type.enum_value",
-                            f"\"{other_node.value}\" is not a value of {_describe(enum_type)}",
-                            other_node.span,
-                            did_you_mean(other_node.value, enum_type.values, quote='"')
-                            or "values: " + ", ".join(f'"{v}"' for v in enum_type.values),
-                        )
-                    return
-            if t.is_stringlike(a) and t.is_stringlike(b):
-                return
-        if a == b and (op in _EQUALITY or t.is_ordered(a)):
-            return
-        if t.is_numeric(a) and t.is_numeric(b):
-            return
-        if a == b:
-            self._error("dsl.type.mismatch", f"cannot {verb} {_describe(a)} values", span, None)
-            return
-        self._error(
-            "dsl.type.mismatch",
-            f"cannot {verb} {_describe(a)} with {_describe(b)}",
-            span,
-            _quote_hint(an, bn),
-        )
-
-    def _money_pair(self, op: str, a: t.Type, b: t.Type, an: n.Expr, bn: n.Expr, span: n.Span, verb: str) -> bool:
-        """Money meets money of the same currency, or a bare number literal (which takes the
-        other side's currency). Returns whether the pair is valid."""
-        if isinstance(a, t.MoneyType) and isinstance(b, t.MoneyType):
-            if a.currency != b.currency:
-                self._error(
-                    "dsl.money.currency",
-                    f"cannot {verb} {a} with {b}: the currencies differ",
-                    span,
-                    "amounts in different currencies never mix; convert upstream",
-                )
-                return False
-            return True
-        money_type, other, other_node = (a, b, bn) if isinstance(a, t.MoneyType) else (b, a, an)
-        assert isinstance(money_type, t.MoneyType)
-        if t.is_numeric(other) and is_number_literal(other_node):
-            return True
-        word = "compared" if verb == "compare" else "combined"
-        self._error(
-            "dsl.money.incompatible",
-            f"an amount in {money_type.currency} cannot be {word} with {_describe(other)}",
-            span,
-            f"write the amount with its currency, e.g. `300 {money_type.currency}`"
-            if t.is_numeric(other)
-            else "amounts compare only with amounts",
-        )
-        return False
-
-    def _membership(self, op: str, item: t.Type, container: t.Type, item_node: n.Expr, container_node: n.Expr, e: n.Binary) -> None:
-        if t.UNKNOWN in (item, container):
-            return
-        if container == t.SET:
-            if not t.is_stringlike(item):
-                self._error("dsl.type.mismatch", f"a set holds strings; cannot look for {_describe(item)} in it", e.span, None)
-            return
-        if container == t.STRING or isinstance(container, t.EnumType):
-            if not t.is_stringlike(item):
-                self._error("dsl.type.mismatch", f"cannot look for {_describe(item)} in a string", e.span, None)
-            return
-        if isinstance(container, t.ListType):
-            if container.item == t.UNKNOWN:
-                return
-            if isinstance(container_node, n.ListLit):
-                for member in container_node.items:
-                    self._compare("==", item, self.types.get(id(member), t.UNKNOWN), item_node, member, member.span)
-            else:
-                self._compare("==", item, container.item, item_node, container_node, e.span)
-            return
-        side = "right" if op != "contains" else "left"
-        self._error(
-            "dsl.type.mismatch",
-            f"the {side} side of `{op}` must be a list, a set or a string, but this is {_describe(container)}",
-            container_node.span,
-            None,
-        )
-
-    def _arith(self, op: str, a: t.Type, b: t.Type, e: n.Binary) -> t.Type:
-        if t.UNKNOWN in (a, b):
-            return t.UNKNOWN
-        if op in ("+", "-"):
-            if t.is_numeric(a) and t.is_numeric(b):
-                return t.INT if a == b == t.INT else t.DECIMAL
-            if isinstance(a, t.MoneyType) or isinstance(b, t.MoneyType):
-                if self._money_pair(op, a, b, e.left, e.right, e.span, "add" if op == "+" else "subtract"):
-                    return a if isinstance(a, t.MoneyType) else b
-                return t.UNKNOWN
-            if a == t.DATETIME and b == t.DURATION:
-                return t.DATETIME
-            if op == "-" and a == b == t.DATETIME:
-                return t.DURATION
-            if a == b == t.DURATION:
-                return t.DURATION
-            if op == "+" and t.is_stringlike(a) and t.is_stringlike(b):
-                return t.STRING
-        elif op == "*":
-            if t.is_numeric(a) and t.is_numeric(b):
-                return t.INT if a == b == t.INT else t.DECIMAL
-            if isinstance(a, t.MoneyType) and t.is_numeric(b):
-                return a
-            if t.is_numeric(a) and isinstance(b, t.MoneyType):
-                return b
-            if a == t.DURATION and b == t.INT:
-                return t.DURATION
-            if isinstance(a, t.MoneyType) and isinstance(b, t.MoneyType):
-                self._error("dsl.money.incompatible", "cannot multiply money by money", e.span, "multiply an amount by a number")
-                return t.UNKNOWN
-        elif op == "/":
-            if t.is_numeric(a) and t.is_numeric(b):
-                return t.DECIMAL
-            if isinstance(a, t.MoneyType) and t.is_numeric(b):
-                return a
-            if isinstance(a, t.MoneyType) and isinstance(b, t.MoneyType):
-                if self._money_pair(op, a, b, e.left, e.right, e.span, "divide"):
-                    return t.DECIMAL
-                return t.UNKNOWN
-        if (isinstance(a, t.MoneyType) or isinstance(b, t.MoneyType)) and op in ("+", "-", "*", "/"):
-            other = b if isinstance(a, t.MoneyType) else a
-            self._error("dsl.money.incompatible", f"an amount cannot be combined with {_describe(other)} by `{op}`", e.span, None)
-            return t.UNKNOWN
-        self._error("dsl.type.mismatch", f"cannot apply `{op}` to {_describe(a)} and {_describe(b)}", e.span, None)
-        return t.UNKNOWN
-
     def _bind(self, var: str, source: n.Expr, span: n.Span) -> t.Type | None:
         found = self._expr(source)
         if found == t.UNKNOWN:
@@ -628,7 +465,7 @@ class ExpressionChecker:
             return t.STRING
         if isinstance(found, t.ListType):
             return found.item
-        self._error("dsl.type.mismatch", f"`in` needs a list to go over, but this is {_describe(found)}", source.span, None)
+        self._error("dsl.type.mismatch", f"`in` needs a list to go over, but this is {describe(found)}", source.span, None)
         return None
 
     def _quantifier(self, e: n.Quantifier) -> t.Type:
@@ -664,11 +501,11 @@ class ExpressionChecker:
         if e.kind == "sum":
             if t.is_numeric(value) or isinstance(value, t.MoneyType) or value == t.DURATION:
                 return value
-            self._error("dsl.type.mismatch", f"cannot sum {_describe(value)} values", e.value.span, None)
+            self._error("dsl.type.mismatch", f"cannot sum {describe(value)} values", e.value.span, None)
             return t.UNKNOWN
         if t.is_ordered(value) and not isinstance(value, t.EnumType):
             return value
-        self._error("dsl.type.mismatch", f"{e.kind} needs ordered values, not {_describe(value)}", e.value.span, None)
+        self._error("dsl.type.mismatch", f"{e.kind} needs ordered values, not {describe(value)}", e.value.span, None)
         return t.UNKNOWN
 
     # ------------------------------------------------------------------ cost
@@ -712,31 +549,6 @@ def children(e: n.Expr) -> tuple[n.Expr, ...]:
         case n.Aggregate():
             return (e.value, e.source) + ((e.where,) if e.where is not None else ())
     return ()
-
-
-def _describe(type_: t.Type) -> str:
-    if isinstance(type_, t.EnumType):
-        return "an enum (" + ", ".join(type_.values[:6]) + (", ..." if len(type_.values) > 6 else "") + ")"
-    if isinstance(type_, t.MoneyType):
-        return f"money ({type_.currency})"
-    if isinstance(type_, t.ListType):
-        return str(type_)
-    if type_ == t.SET:
-        return "a set of strings"
-    if type_ == t.INT:
-        return "int"
-    return str(type_)
-
-
-def _quote_hint(a: n.Expr, b: n.Expr) -> str | None:
-    for node in (a, b):
-        if isinstance(node, n.StringLit):
-            text = node.value.strip()
-            if text.lstrip("-").replace(".", "", 1).isdigit():
-                return f"write {text} without quotes to compare numbers"
-            if text in ("true", "false"):
-                return f"write {text} without quotes"
-    return None
 
 
 def _literal_hint(param: t.Type, node: n.Expr) -> str | None:
