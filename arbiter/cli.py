@@ -11,14 +11,15 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from arbiter.clock import FixedClock, SystemClock
+from arbiter.commands.common import existing_rule_paths, fail
 from arbiter.commands.experiment import app as experiment_app
 from arbiter.commands.rules import app as rules_app
-from arbiter.dsl.checker import CheckResult, check_paths, read_sources, rule_files
+from arbiter.dsl.checker import CheckResult, check_paths, read_sources
 from arbiter.dsl.compiler import CompileError, compile_program
 from arbiter.dsl.diagnostics import render_all, summary
 from arbiter.dsl.runtime import output, show, to_json
@@ -37,22 +38,8 @@ app = typer.Typer(
 Paths = Annotated[list[Path], typer.Argument(help="Rule files or folders of .rules files.")]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _existing(paths: list[Path]) -> list[Path]:
-    for path in paths:
-        if not path.exists():
-            fail(f"{path}: no such file or folder")
-    if not rule_files(paths):
-        fail("no .rules files found in " + ", ".join(str(p) for p in paths))
-    return paths
-
-
 def _checked(paths: list[Path]) -> CheckResult:
-    result = check_paths(_existing(paths))
+    result = check_paths(existing_rule_paths(paths))
     if not result.ok:
         typer.echo(render_all(result.diagnostics, result.program.sources), err=True)
         typer.echo(summary(result.diagnostics), err=True)
@@ -68,7 +55,7 @@ def check(
     """Report every problem in the rule files; exit 1 on any error."""
     if format not in ("text", "json"):
         fail("--format takes text or json")
-    result = check_paths(_existing(paths))
+    result = check_paths(existing_rule_paths(paths))
     if format == "json":
         typer.echo(json.dumps({
             "ok": result.ok,
@@ -211,7 +198,7 @@ def fmt(
     """Rewrite rule files in the canonical layout (formatting twice changes nothing)."""
     from arbiter.dsl.printer import format_source
 
-    sources, problems = read_sources(_existing(paths))
+    sources, problems = read_sources(existing_rule_paths(paths))
     if problems:
         typer.echo(render_all(problems, sources), err=True)
         raise typer.Exit(1)

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from arbiter.dsl.checker import check_paths, rule_files
+from arbiter.commands.common import existing_rule_paths, fail, unit_of_work
+from arbiter.dsl.checker import check_paths
 from arbiter.dsl.diagnostics import render_all, summary
 from arbiter.dsl.model import Experiment
 from arbiter.engine.experiment_stats import Interval
@@ -52,19 +51,11 @@ T = TypeVar("T")
 CENT = Decimal("0.01")
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _experiment(name: str, paths: list[Path] | None) -> Experiment:
     paths = paths or [Path("rules")]
-    for path in paths:
-        if not path.exists():
-            _fail(f"{path}: no such file or folder")
-    if not rule_files(paths):
-        _fail("no .rules files found in " + ", ".join(str(p) for p in paths))
-    result = check_paths(paths)
+    result = check_paths(existing_rule_paths(paths))
     if not result.ok:
         typer.echo(render_all(result.diagnostics, result.program.sources), err=True)
         typer.echo(summary(result.diagnostics), err=True)
@@ -72,40 +63,16 @@ def _experiment(name: str, paths: list[Path] | None) -> Experiment:
     experiments = result.program.experiments
     if name not in experiments:
         known = ", ".join(sorted(experiments)) or "none"
-        _fail(f"no experiment `{name}` in {', '.join(str(p) for p in paths)}; experiments: {known}")
+        fail(f"no experiment `{name}` in {', '.join(str(p) for p in paths)}; experiments: {known}")
     return experiments[name]
 
 
-@contextmanager
-def _unit_of_work() -> Iterator[UnitOfWork]:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from arbiter.platform.db import UnitOfWork, create_schema, database_url, make_engine
-
-    url = database_url(os.environ)
-    shown = make_url(url).render_as_string(hide_password=True)
-    try:
-        engine = make_engine(url)
-    except (SQLAlchemyError, ValueError, ImportError) as exc:
-        _fail(f"cannot use the database {shown}: {exc}")
-    try:
-        create_schema(engine)
-        with UnitOfWork(engine) as uow:
-            yield uow
-    except SQLAlchemyError as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-        _fail(f"database {shown}: {first}")
-    finally:
-        engine.dispose()
-
-
 def _run(action: Callable[[UnitOfWork], T]) -> T:
-    with _unit_of_work() as uow:
+    with unit_of_work() as uow:
         try:
             return action(uow)
         except ArbiterError as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
 
 def _parse_time(option: str, value: str | None) -> datetime | None:
@@ -114,7 +81,7 @@ def _parse_time(option: str, value: str | None) -> datetime | None:
     try:
         at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"{option}: {value!r} is not an ISO date or date-time such as 2026-11-01 or 2026-11-01T00:00:00+08:00")
+        fail(f"{option}: {value!r} is not an ISO date or date-time such as 2026-11-01 or 2026-11-01T00:00:00+08:00")
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
@@ -248,10 +215,10 @@ def report(
 ) -> None:
     """Units, conversions, rate, GMV and lift per variant, and the sample-ratio check."""
     if format not in ("text", "json"):
-        _fail("--format takes text or json")
+        fail("--format takes text or json")
     start_at, end_at = _parse_time("--since", since), _parse_time("--until", until)
     if start_at is not None and end_at is not None and end_at <= start_at:
-        _fail("--until must be later than --since")
+        fail("--until must be later than --since")
     experiment = _experiment(name, paths)
     from arbiter.platform.experiments import service
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from arbiter.clock import SystemClock
-from arbiter.dsl.checker import read_sources, rule_files
+from arbiter.commands.common import existing_rule_paths, fail, unit_of_work
+from arbiter.dsl.checker import read_sources
 from arbiter.dsl.diagnostics import render_all, summary
 from arbiter.errors import ArbiterError
 
@@ -44,40 +44,13 @@ Why = Annotated[str, typer.Option("--why", help="Why (recorded with the version)
 T = TypeVar("T")
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[UnitOfWork]:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from arbiter.platform.db import UnitOfWork, create_schema, database_url, make_engine
-
-    url = database_url(os.environ)
-    shown = make_url(url).render_as_string(hide_password=True)
-    try:
-        engine = make_engine(url)
-    except (SQLAlchemyError, ValueError, ImportError) as exc:
-        _fail(f"cannot use the database {shown}: {exc}")
-    try:
-        create_schema(engine)
-        with UnitOfWork(engine) as uow:
-            yield uow
-    except SQLAlchemyError as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-        _fail(f"database {shown}: {first}")
-    finally:
-        engine.dispose()
 
 
 def _run(action: Callable[[UnitOfWork], T]) -> T:
     """Run a use case; its refusals become messages and exit statuses."""
     from arbiter.platform.rules.service import RulesRejected, UnchangedRules
 
-    with _unit_of_work() as uow:
+    with unit_of_work() as uow:
         try:
             return action(uow)
         except RulesRejected as exc:
@@ -85,9 +58,9 @@ def _run(action: Callable[[UnitOfWork], T]) -> T:
             typer.echo(f"refused: {summary(exc.diagnostics)}; nothing was published", err=True)
             raise typer.Exit(1) from None
         except UnchangedRules as exc:
-            _fail(f"nothing to publish: {exc}", 1)
+            fail(f"nothing to publish: {exc}", 1)
         except ArbiterError as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
 
 def _redis() -> Any | None:
@@ -110,12 +83,7 @@ def _file_name(name: str) -> str:
 
 
 def _sources(paths: list[Path]) -> dict[str, str]:
-    for path in paths:
-        if not path.exists():
-            _fail(f"{path}: no such file or folder")
-    if not rule_files(paths):
-        _fail("no .rules files found in " + ", ".join(str(p) for p in paths))
-    sources, problems = read_sources(paths)
+    sources, problems = read_sources(existing_rule_paths(paths))
     if problems:
         typer.echo(render_all(problems, sources), err=True)
         raise typer.Exit(2)
@@ -183,7 +151,7 @@ def diff(
 ) -> None:
     """What version B adds (+), removes (-) and changes (~) relative to version A."""
     if format not in ("text", "json"):
-        _fail("--format takes text or json")
+        fail("--format takes text or json")
     from arbiter.platform.rules import service
 
     result = _run(lambda uow: service.diff(uow, a, b))
@@ -201,7 +169,7 @@ def versions(
 ) -> None:
     """Every version, oldest first: number, status, hash, who, when and why."""
     if format not in ("text", "json"):
-        _fail("--format takes text or json")
+        fail("--format takes text or json")
     from arbiter.platform.rules import service
 
     found = _run(service.versions)
