@@ -5,6 +5,10 @@ Each module owns its tables in its own `models.py`; add a line here when a modul
 
 from __future__ import annotations
 
+import arbiter.platform.audit.models  # noqa: F401
 import arbiter.platform.decisions.models  # noqa: F401
 import arbiter.platform.experiments.models  # noqa: F401
+import arbiter.platform.idempotency.models  # noqa: F401
+import arbiter.platform.keys.models  # noqa: F401
+import arbiter.platform.promotions.models  # noqa: F401
 import arbiter.platform.rules.models  # noqa: F401

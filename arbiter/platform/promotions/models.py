@@ -1,0 +1,280 @@
+"""The promotions module's tables: budgets and their usage counters, budget reservations by
+order, coupon templates, coupons, per-holder claim counters and the operations log.
+
+Amounts are exact. PostgreSQL keeps them as NUMERIC(20, 4); SQLite has no exact decimal type
+(its NUMERIC is a float), so there `Amount` keeps whole ten-thousandths in a 64-bit INTEGER:
+`used + :n <= total` must be exact arithmetic inside the database on both. Times are stored
+in UTC (`utc` before writing, `as_utc` after reading: SQLite hands back naive values).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Numeric,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+from sqlmodel import Field, SQLModel
+
+from arbiter.errors import InvalidInput
+from arbiter.money import CENT
+
+NAME_LENGTH = 200
+SCALE = Decimal("0.0001")  # the finest amount a budget or coupon carries
+MAX_AMOUNT = Decimal("100000000000")  # 10^11: stays exact as Redis/Lua integers of SCALE
+
+
+def utc(at: datetime) -> datetime:
+    """`at` in UTC; a naive time is taken to be UTC already."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def as_utc(at: datetime | None) -> datetime | None:
+    return None if at is None else utc(at)
+
+
+def exact(amount: Decimal, what: str = "amount") -> Decimal:
+    """`amount` checked to fit the columns: at most four decimals, below MAX_AMOUNT."""
+    if amount != amount.quantize(SCALE):
+        raise InvalidInput(f"{what}: {amount} has more than four decimals")
+    if abs(amount) >= MAX_AMOUNT:
+        raise InvalidInput(f"{what}: {amount} is beyond the largest amount {MAX_AMOUNT}")
+    return amount
+
+
+def tidy(amount: Decimal) -> Decimal:
+    """Cents when the amount is whole cents (20.0000 -> 20.00), else the four decimals."""
+    quantized = amount.quantize(SCALE)
+    return quantized.quantize(CENT) if quantized == quantized.quantize(CENT) else quantized
+
+
+def to_units(amount: Decimal) -> int:
+    """Whole ten-thousandths: how SQLite and Redis keep an amount exactly."""
+    return int(exact(amount) / SCALE)
+
+
+def from_units(units: int | str) -> Decimal:
+    return tidy(Decimal(int(units)) * SCALE)
+
+
+class Amount(TypeDecorator[Decimal]):
+    """An exact decimal of at most four places (an amount, a percent): NUMERIC(20, 4) on
+    PostgreSQL, whole ten-thousandths on SQLite."""
+
+    impl = Numeric(20, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(20, 4))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return to_units(Decimal(value))
+        return exact(Decimal(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return from_units(value)
+        return tidy(Decimal(value))
+
+
+def amount_column(nullable: bool = False, default: Decimal | None = None) -> Any:
+    return Field(default=default, sa_column=Column(Amount(), nullable=nullable))
+
+
+def time_column(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+# -- budgets -------------------------------------------------------------------------------
+
+
+class PromotionBudget(SQLModel, table=True):
+    """What a promotion may spend (money and, optionally, uses) and what it holds now.
+
+    `used` counts reserved and confirmed reservations alike; `last_grant` is what the latest
+    reservation took, so that one conditional UPDATE can both decide a partial grant and
+    report it (RETURNING) without a read before the write."""
+
+    __tablename__ = "promotion_budget"
+    __table_args__ = (
+        CheckConstraint("used >= 0", name="ck_promotion_budget_used"),
+        CheckConstraint("uses_used >= 0", name="ck_promotion_budget_uses_used"),
+    )
+
+    name: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    currency: str = Field(max_length=3)
+    total: Decimal = amount_column()
+    used: Decimal = amount_column(default=Decimal(0))
+    last_grant: Decimal = amount_column(default=Decimal(0))
+    uses_total: int | None = Field(default=None)
+    uses_used: int = Field(default=0)
+    created_at: datetime = time_column(nullable=False)
+    updated_at: datetime = time_column(nullable=False)
+
+
+class PromotionUsage(SQLModel, table=True):
+    """Active reservations per holder: kind `user` (period ''), `user_day` (period is the
+    ISO day) or `device`; moved by conditional upserts, never read then written."""
+
+    __tablename__ = "promotion_usage"
+    __table_args__ = (CheckConstraint("count >= 0", name="ck_promotion_usage_count"),)
+
+    promotion: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    kind: str = Field(primary_key=True, max_length=16)
+    subject: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    period: str = Field(primary_key=True, max_length=10)
+    count: int = Field(default=0)
+
+
+class PromotionReservation(SQLModel, table=True):
+    """A budget reservation, one per promotion and order (the idempotency key):
+    reserved -> confirmed (payment) or released (cancel, timeout); confirmed -> released only
+    when asked explicitly (a paid order cancelled)."""
+
+    __tablename__ = "promotion_reservation"
+    __table_args__ = (
+        UniqueConstraint("promotion", "order_id", name="uq_promotion_reservation_order"),
+        CheckConstraint(
+            "status in ('reserved', 'confirmed', 'released')", name="ck_promotion_reservation_status"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    promotion: str = Field(max_length=NAME_LENGTH)
+    order_id: str = Field(max_length=NAME_LENGTH)
+    user: str = Field(max_length=NAME_LENGTH)
+    device: str | None = Field(default=None, max_length=NAME_LENGTH)
+    day: date
+    currency: str = Field(max_length=3)
+    requested: Decimal = amount_column()
+    granted: Decimal = amount_column()
+    status: str = Field(max_length=16)
+    reserved_at: datetime = time_column(nullable=False)
+    confirmed_at: datetime | None = time_column()
+    released_at: datetime | None = time_column()
+
+
+# -- coupons -------------------------------------------------------------------------------
+
+
+class CouponTemplate(SQLModel, table=True):
+    """What a coupon is worth and who may have one. Exactly one of `value` (an amount off)
+    and `percent` (percent off, with an optional `cap`). Validity is absolute (`ends_at`,
+    from `starts_at`) or `days_after_claim`; `starts_at`/`ends_at` then bound the claims."""
+
+    __tablename__ = "coupon_template"
+    __table_args__ = (
+        CheckConstraint("kind in ('shop', 'platform', 'new_user')", name="ck_coupon_template_kind"),
+        CheckConstraint("(value IS NULL) <> (percent IS NULL)", name="ck_coupon_template_value"),
+        CheckConstraint(
+            "stock_total IS NULL OR stock_issued <= stock_total", name="ck_coupon_template_stock"
+        ),
+    )
+
+    code: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    display: str = Field(max_length=NAME_LENGTH)
+    kind: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    value: Decimal | None = amount_column(nullable=True)
+    percent: Decimal | None = amount_column(nullable=True)  # exact, like amounts
+    cap: Decimal | None = amount_column(nullable=True)
+    threshold: Decimal = amount_column(default=Decimal(0))
+    scope: str = Field(max_length=NAME_LENGTH)
+    starts_at: datetime | None = time_column()
+    ends_at: datetime | None = time_column()
+    days_after_claim: int | None = Field(default=None)
+    claim_limit: int | None = Field(default=None)  # per user; None: no limit
+    device_limit: int | None = Field(default=None)  # per device; None: no limit
+    stock_total: int | None = Field(default=None)  # None: no limit
+    stock_issued: int = Field(default=0)
+    promotion: str | None = Field(default=None, max_length=NAME_LENGTH)  # the budget it draws on
+    created_at: datetime = time_column(nullable=False)
+
+
+class CouponClaimCount(SQLModel, table=True):
+    """Coupons of a template ever claimed by one holder (kind `user` or `device`)."""
+
+    __tablename__ = "coupon_claim_count"
+
+    template: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    kind: str = Field(primary_key=True, max_length=16)
+    holder: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    count: int = Field(default=0)
+
+
+class Coupon(SQLModel, table=True):
+    """One coupon: available -> reserved (order placed) -> redeemed (paid); reserved or
+    redeemed -> returned (order cancelled; usable again) or expired; available or returned ->
+    expired. A bulk code is a coupon with no user until someone binds it."""
+
+    __tablename__ = "coupon"
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('available', 'reserved', 'redeemed', 'expired', 'returned')",
+            name="ck_coupon_status",
+        ),
+        Index("ix_coupon_user_status", "user", "status"),
+        Index("ix_coupon_status_expires", "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    template: str = Field(foreign_key="coupon_template.code", max_length=NAME_LENGTH)
+    code: str = Field(unique=True, max_length=32)
+    user: str | None = Field(default=None, max_length=NAME_LENGTH)
+    source: str = Field(max_length=16)  # claim | grant | code
+    status: str = Field(max_length=16)
+    issued_at: datetime = time_column(nullable=False)
+    claimed_at: datetime | None = time_column()
+    valid_from: datetime | None = time_column()
+    expires_at: datetime | None = time_column()
+    order_id: str | None = Field(default=None, index=True, max_length=NAME_LENGTH)
+    reserved_at: datetime | None = time_column()
+    redeemed_at: datetime | None = time_column()
+    returned_at: datetime | None = time_column()
+    expired_at: datetime | None = time_column()
+
+
+class PromotionOperation(SQLModel, table=True):
+    """One row per operation applied, under its idempotency key, with its first result as
+    JSON: a repeat of the key returns that result and moves nothing."""
+
+    __tablename__ = "promotion_operation"
+
+    key: str = Field(primary_key=True, max_length=400)
+    kind: str = Field(max_length=32)
+    result: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = time_column(nullable=False)
+
+
+def table(model: type[SQLModel]) -> Table:
+    found: Table = getattr(model, "__table__")  # noqa: B009 - typed as a Table here
+    return found
+
+
+BUDGETS = table(PromotionBudget)
+USAGE = table(PromotionUsage)
+RESERVATIONS = table(PromotionReservation)
+TEMPLATES = table(CouponTemplate)
+CLAIMS = table(CouponClaimCount)
+COUPONS = table(Coupon)
+OPERATIONS = table(PromotionOperation)
