@@ -125,6 +125,7 @@ class PromotionChecker(AttributeReader):
             gift=text.get("gift"),
             gift_value=money.get("gift_value"),
             template=text.get("template") or block.name,
+            registration=symbol.get("registration") == "required",
             threshold_base=symbol.get("threshold_base") or "payable",
             amount_base=symbol.get("amount_base") or "payable",
             funding=funding,

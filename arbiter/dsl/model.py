@@ -193,6 +193,7 @@ class Promotion:
     gift: str | None
     gift_value: Decimal | None
     template: str
+    registration: bool  # covers only goods registered into it (商品提报) and approved
     threshold_base: str  # list_price | after_item | payable
     amount_base: str  # payable | after_item
     funding: tuple[tuple[str, Decimal], ...]  # (funder, share), shares sum to 1

@@ -35,6 +35,7 @@ class Cart:
     coupons: frozenset[str] = frozenset()  # coupon templates the user holds or may still claim
     now: datetime | None = None  # the engine's clock when absent
     user: str | None = None  # for per-user limits
+    device: str | None = None  # for per-device limits
 
 
 class BudgetView(Protocol):
@@ -45,6 +46,15 @@ class BudgetView(Protocol):
 
     def uses_left(self, promotion: str, user: str | None) -> int | None:
         """How many more times this user may have the promotion, or None for no limit."""
+
+
+class PromotionStatus(Protocol):
+    """Which promotions are live and which goods were registered into them (商品提报)."""
+
+    def active(self, promotion: str) -> bool: ...
+
+    def registered(self, promotion: str) -> frozenset[str]:
+        """The SKUs approved into a promotion that requires registration."""
 
 
 class NoBudgets:

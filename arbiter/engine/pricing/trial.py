@@ -32,6 +32,7 @@ from arbiter.engine.pricing.model import (
     NotApplied,
     PresaleSplit,
     PricedLine,
+    PromotionStatus,
     TrialResult,
 )
 from arbiter.engine.pricing.search import Candidate, application_order, may_combine, search
@@ -45,17 +46,19 @@ def trial(
     clock: Clock,
     budgets: BudgetView | None = None,
     promotions: Iterable[str] | None = None,
+    status: PromotionStatus | None = None,
     explain: bool = False,
 ) -> TrialResult:
     """Price `cart` with the best combination of the ruleset's promotions (or of the named
-    ones). With `explain`, a promotion excluded by a chosen one also says what the best
-    combination containing it would pay (one more search each)."""
+    ones). `status` says which promotions are live (all, without it) and which goods were
+    registered into those that require it. With `explain`, a promotion excluded by a chosen
+    one also says what the best combination containing it would pay (one more search each)."""
     if not cart.lines:
         raise InvalidInput("the cart has no lines")
     budgets = budgets or NoBudgets()
     currency = _currency(cart)
     now = cart.now or clock.now()
-    state, candidates, not_applied = candidates_for(ruleset, cart, now, currency, budgets, promotions)
+    state, candidates, not_applied = candidates_for(ruleset, cart, now, currency, budgets, promotions, status)
     best = search(candidates, state)
     chosen = {i: taken for i, taken in best.chosen}
     priced = _lines(cart, candidates, best.chosen, best.state)
@@ -117,6 +120,7 @@ def candidates_for(
     currency: str,
     budgets: BudgetView,
     promotions: Iterable[str] | None = None,
+    status: PromotionStatus | None = None,
 ) -> tuple[State, list[Candidate], list[NotApplied]]:
     """The cart's starting state, the promotions that may apply (in application order) and
     why the others may not."""
@@ -138,7 +142,15 @@ def candidates_for(
     for name in names:
         compiled = ruleset.promotions[name]
         p = compiled.promotion
+        if status is not None and not status.active(p.name):
+            not_applied.append(NotApplied(p.name, p.display, "not active", "not approved, paused or ended"))
+            continue
         problem, lines = _eligibility(compiled, cart, base_ctx, line_ctxs, now, currency, budgets)
+        if problem is None and p.registration:
+            approved = status.registered(p.name) if status is not None else frozenset()
+            lines = tuple(i for i in lines if cart.lines[i].sku in approved)
+            if not lines:
+                problem = ("not eligible goods", "no line's SKU is registered into it")
         if problem is not None:
             not_applied.append(NotApplied(p.name, p.display, problem[0], problem[1]))
             continue

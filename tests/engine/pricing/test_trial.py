@@ -219,3 +219,29 @@ def test_bad_carts_are_refused_clearly() -> None:
         price("", [("A", "s", 0, "10.00")])
     with pytest.raises(InvalidInput, match="line A: the unit price must be a non-negative amount in cents"):
         price("", [("A", "s", 1, "10.001")])
+
+
+class Status:
+    def __init__(self, active: set[str], registered: dict[str, frozenset[str]]) -> None:
+        self._active, self._registered = active, registered
+
+    def active(self, promotion: str) -> bool:
+        return promotion in self._active
+
+    def registered(self, promotion: str) -> frozenset[str]:
+        return self._registered.get(promotion, frozenset())
+
+
+def test_only_live_promotions_and_registered_goods_count() -> None:
+    result = check_sources({"catalog.rules": CATALOG, "p.rules": """
+        promotion venue { type item_cut stacks all registration required calc cut amount 10 }
+        promotion paused { type item_cut stacks all calc cut amount 5 }
+    """})
+    ruleset = compile_program(result)
+    cart = Cart((CartLine("A", "A", "s", 1, Money.of("100.00")), CartLine("B", "B", "s", 1, Money.of("100.00"))))
+    priced = trial(ruleset, cart, clock=CLOCK, status=Status({"venue"}, {"venue": frozenset({"B"})}))
+    assert payables(priced) == ["100.00", "90.00"]
+    assert [(x.promotion, x.reason) for x in priced.not_applied] == [("paused", "not active")]
+    nothing = trial(ruleset, cart, clock=CLOCK, status=Status({"venue"}, {}))
+    assert [(x.promotion, x.reason) for x in nothing.not_applied][0] == ("paused", "not active")
+    assert ("venue", "not eligible goods") in [(x.promotion, x.reason) for x in nothing.not_applied]
