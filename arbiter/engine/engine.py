@@ -85,7 +85,8 @@ class Engine:
         log: DecisionLog | None = None,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self._loaded = load(ruleset, version, experiment_status)
+        self._status = dict(experiment_status or {})
+        self._loaded = load(ruleset, version, self._status)
         self.clock = clock
         self.assignments = assignments
         self.exposures = exposures
@@ -102,8 +103,16 @@ class Engine:
         return self._loaded.version
 
     def swap(self, ruleset: Ruleset, version: int | None, experiment_status: Mapping[str, str] | None = None) -> None:
-        """Serve another ruleset from the next decision on; one assignment, so atomic."""
-        self._loaded = load(ruleset, version, experiment_status)
+        """Serve another ruleset from the next decision on; one assignment, so atomic. The
+        experiments' run-time statuses carry over unless new ones are given."""
+        if experiment_status is not None:
+            self._status = dict(experiment_status)
+        self._loaded = load(ruleset, version, self._status)
+
+    def set_experiment_status(self, experiment_status: Mapping[str, str]) -> None:
+        """Operators start and stop experiments at run time; this applies their statuses."""
+        loaded = self._loaded
+        self.swap(loaded.ruleset, loaded.version, experiment_status)
 
     def decide(
         self,

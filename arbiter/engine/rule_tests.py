@@ -73,7 +73,8 @@ def _price_test(ruleset: Ruleset, test: TestCase, check: PriceCheck, clock: Fixe
         return TestResult(test, False, (), (), exc.message)
     differences: list[str] = []
     if check.payable is not None and result.payable != check.payable:
-        differences.append(f"payable: expected {check.payable}, got {result.payable}")
+        expected = result.money(check.payable).quantize_cents()
+        differences.append(f"payable: expected {expected}, got {result.money(result.payable)}")
     applied = tuple(a.promotion for a in result.applied)
     if check.applied is not None and applied != check.applied:
         differences.append(f"applied: expected [{', '.join(check.applied)}], got [{', '.join(applied)}]")

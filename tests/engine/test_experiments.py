@@ -172,3 +172,12 @@ def test_a_holdout_keeps_its_units_on_the_default_strategy() -> None:
 def test_a_stopped_experiment_serves_nobody() -> None:
     engine = build(AB % (50, 50), experiment_status={"popup_ab": "stopped"})
     assert engine.decide("popup", {"user": {"id": "u1"}}).experiment is None
+
+
+def test_run_time_statuses_survive_a_reload() -> None:
+    engine = build(AB.replace("status running", "status draft") % (50, 50), experiment_status={"popup_ab": "running"})
+    assert engine.decide("popup", {"user": {"id": "u1"}}).experiment == "popup_ab"
+    engine.swap(engine.ruleset, 2)
+    assert engine.decide("popup", {"user": {"id": "u1"}}).experiment == "popup_ab"
+    engine.set_experiment_status({"popup_ab": "stopped"})
+    assert engine.decide("popup", {"user": {"id": "u1"}}).experiment is None

@@ -91,7 +91,7 @@ def trial(
         outcome = compute(p, at, c.lines, c.budget)
         if isinstance(outcome, Missed):
             not_applied.append(NotApplied(p.name, p.display, outcome.reason, outcome.detail))
-            if outcome.reason == "threshold not met" and outcome.gap is not None:
+            if outcome.reason == "threshold not met" and outcome.gap is not None and p.type != "bundle":
                 hints.append(_hint(p, outcome.gap, currency))
         else:
             # Compatible and applicable, yet left out: the best combination is better without it.
@@ -206,7 +206,9 @@ def _eligibility(
             return ("not eligible", "its conditions (`when`) do not hold for this user and order"), ()
         lines = tuple(
             i for i, line in enumerate(cart.lines)
-            if (p.shop is None or line.shop == p.shop) and (compiled.goods is None or compiled.goods.fn(line_ctxs[i]))
+            if (p.shop is None or line.shop == p.shop)
+            and (p.type != "bundle" or line.sku in p.items)
+            and (compiled.goods is None or compiled.goods.fn(line_ctxs[i]))
         )
     except EvaluationError as exc:
         return ("not eligible", f"cannot evaluate its conditions: {exc.message}"), ()

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,6 +67,7 @@ class Reloader:
         safety_interval: float = 5.0,
         on_swap: SwapListener | None = None,
         cache_size: int = 8,
+        experiment_statuses: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         """`redis` is a client or a URL (a client is then made at `start()` and closed at
         `stop()`). `engine` is swapped in place; otherwise `engine_factory` (or a plain
@@ -90,6 +91,10 @@ class Reloader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.mode = "redis" if redis is not None else "poll"
+        # Experiments started and stopped at run time (stored by the experiments module):
+        # read at every check and applied to the engine when they change.
+        self._statuses = experiment_statuses
+        self._applied_statuses: dict[str, str] | None = None
 
     # ------------------------------------------------------------------------- serving
 
@@ -178,8 +183,20 @@ class Reloader:
         """One look at the database; a failure to reach it is logged, never raised."""
         try:
             self.load_current()
+            self.apply_experiment_statuses()
         except Exception as exc:  # the database may be briefly away: keep serving, try again
             log.warning("could not look for a new ruleset version: %s", exc)
+
+    def apply_experiment_statuses(self) -> bool:
+        """Give the engine the experiments' current run-time statuses; True when they changed."""
+        if self._statuses is None or self._engine is None:
+            return False
+        statuses = dict(self._statuses())
+        if statuses == self._applied_statuses:
+            return False
+        self._engine.set_experiment_status(statuses)
+        self._applied_statuses = statuses
+        return True
 
     def _watch_database(self) -> None:
         while not self._stop.wait(self.poll_interval):

@@ -248,3 +248,32 @@ def test_with_redis_unreachable_the_database_is_polled(db: Database, clock: Fixe
         while reloader.version != 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert shown(reloader) == (2, "v2")
+
+
+def test_run_time_experiment_statuses_reach_the_engine() -> None:
+    from datetime import UTC, datetime
+
+    from arbiter.clock import FixedClock
+    from arbiter.dsl.checker import check_sources
+    from arbiter.dsl.compiler import compile_program
+    from arbiter.engine.engine import Engine
+    from arbiter.platform.db import make_engine
+    from arbiter.platform.rules.reload import Reloader
+
+    rules = """
+    tag user.id: string
+    effect show(content: string)
+    scene s { strategy a }
+    strategy a { scene s hit first rule r { then show(content: "a") } }
+    strategy b { scene s hit first rule r { then show(content: "b") } }
+    experiment e { scene s unit user.id status draft variant only { strategy b weight 1 } }
+    """
+    engine = Engine(compile_program(check_sources({"r.rules": rules})), FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), version=1)
+    statuses = {"e": "draft"}
+    reloader = Reloader(make_engine("sqlite://"), engine.clock, engine=engine, experiment_statuses=lambda: statuses)
+    assert reloader.apply_experiment_statuses() is True
+    assert engine.decide("s", {"user": {"id": "u1"}}).strategy == "a"
+    statuses["e"] = "running"
+    assert reloader.apply_experiment_statuses() is True
+    assert engine.decide("s", {"user": {"id": "u1"}}).strategy == "b"
+    assert reloader.apply_experiment_statuses() is False  # nothing changed
