@@ -3,7 +3,14 @@
 Pure: budgets and limits are read through a `BudgetView`; nothing is reserved here.
 """
 
-from arbiter.engine.pricing.model import BudgetView, Cart, CartLine, NoBudgets, PromotionStatus, TrialResult
+from arbiter.engine.pricing.model import (
+    BudgetView,
+    Cart,
+    CartLine,
+    NoBudgets,
+    PromotionStatus,
+    TrialResult,
+)
 from arbiter.engine.pricing.trial import trial
 
 __all__ = ["BudgetView", "Cart", "CartLine", "NoBudgets", "PromotionStatus", "TrialResult", "trial"]
