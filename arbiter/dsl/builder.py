@@ -257,6 +257,31 @@ class Builder(Transformer[Token, Any]):
         node = n.Aggregate(kind, value, str(var), source, where, self._span(meta))
         return self._nest(node, value, source, where)  # type: ignore[no-any-return]
 
+    def _window(self, token: Token) -> tuple[timedelta, str]:
+        text = str(token)
+        return timedelta(**{_DURATION_UNITS[text[-1]]: int(text[:-1])}), text
+
+    def velocity_count(self, meta: Any, kind: str, event: Token, key: n.Expr, window: Token) -> n.Velocity:
+        span = self._span(meta)
+        if kind != "count":
+            raise Refused("dsl.syntax.velocity", f"`{kind}(... by ...)` is not a velocity: use count, distinct or sum",
+                          span, "e.g. count(order by user.id within 1h)")
+        length, text = self._window(window)
+        return self._nest(n.Velocity("count", str(event), None, key, length, text, span), key)  # type: ignore[no-any-return]
+
+    def velocity_distinct(self, meta: Any, measure: n.Expr, key: n.Expr, window: Token) -> n.Velocity:
+        length, text = self._window(window)
+        node = n.Velocity("distinct", None, measure, key, length, text, self._span(meta))
+        return self._nest(node, measure, key)  # type: ignore[no-any-return]
+
+    def velocity_sum(self, meta: Any, kind: str, measure: n.Expr, key: n.Expr, window: Token) -> n.Velocity:
+        span = self._span(meta)
+        if kind != "sum":
+            raise Refused("dsl.syntax.velocity", f"`{kind}(... by ...)` is not a velocity: use count, distinct or sum",
+                          span, "e.g. sum(payment.amount by payment.card within 1d)")
+        length, text = self._window(window)
+        return self._nest(n.Velocity("sum", None, measure, key, length, text, span), measure, key)  # type: ignore[no-any-return]
+
     def list(self, meta: Any, *items: Any) -> n.ListLit:
         present = tuple(i for i in items if i is not None)
         span = self._span(meta)

@@ -182,6 +182,7 @@ class _Checker(BlockChecker):
             experiments=experiments,
             holdouts=holdouts,
             promotions=promotions,
+            features=dict(self.ex.features),
             tests=tuple(tests),
             types=self.types,
             sources=self.sources,

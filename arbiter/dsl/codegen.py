@@ -17,7 +17,8 @@ from typing import Any
 
 from arbiter.dsl import nodes as n
 from arbiter.dsl import runtime as rt
-from arbiter.dsl.context import NOW_KEY
+from arbiter.dsl.context import LISTS_KEY, NOW_KEY, VELOCITY_KEY
+from arbiter.dsl.exprcheck import feature_of
 from arbiter.dsl.functions import FUNCTIONS
 from arbiter.dsl.model import Program
 
@@ -175,6 +176,11 @@ class ExprBuilder:
                 return self._quantifier(e, depth, env)
             case n.Aggregate():
                 return self._aggregate(e, depth, env)
+            case n.Velocity():
+                feature = feature_of(e, self.program.type_of(e))
+                reader = self._subscript(ast.Name(id="c", ctx=ast.Load()), VELOCITY_KEY)
+                method = ast.Attribute(value=reader, attr="read", ctx=ast.Load())
+                return call(method, self.const(feature), self.build(e.key, depth, env))
         raise AssertionError(f"unhandled node {type(e).__name__}")  # pragma: no cover
 
     def const_fn(self, name: str, impl: Callable[..., Any]) -> ast.expr:
@@ -208,6 +214,9 @@ class ExprBuilder:
             )
         if e.op in _ARITH_OPS:
             return ast.BinOp(left=self.build(e.left, depth, env), op=_ARITH_OPS[e.op](), right=self.build(e.right, depth, env))
+        managed = self._managed_list(e, depth, env)
+        if managed is not None:
+            return managed
         if e.op == "contains":
             return ast.Compare(left=self.build(e.right, depth, env), ops=[ast.In()], comparators=[self.build(e.left, depth, env)])
         right: ast.expr
@@ -220,6 +229,20 @@ class ExprBuilder:
         else:
             right = self.build(e.right, depth, env)
         return ast.Compare(left=self.build(e.left, depth, env), ops=[_COMPARE_OPS[e.op]()], comparators=[right])
+
+    def _managed_list(self, e: n.Binary, depth: int, env: Mapping[str, str]) -> ast.expr | None:
+        """`x in list("name")` looks the value up in the managed list through the context."""
+        if e.op not in ("in", "not in", "contains"):
+            return None
+        container, item = (e.left, e.right) if e.op == "contains" else (e.right, e.left)
+        if not (isinstance(container, n.Call) and container.name == "list"):
+            return None
+        name = container.args[0].value
+        assert isinstance(name, n.StringLit)
+        reader = self._subscript(ast.Name(id="c", ctx=ast.Load()), LISTS_KEY)
+        lookup = call(ast.Attribute(value=reader, attr="contains", ctx=ast.Load()),
+                      ast.Constant(value=name.value), self.build(item, depth, env))
+        return ast.UnaryOp(op=ast.Not(), operand=lookup) if e.op == "not in" else lookup
 
     def _loop(self, var: str, source: n.Expr, depth: int, env: Mapping[str, str]) -> tuple[str, dict[str, str], ast.comprehension]:
         local = f"_v{depth}"

@@ -22,6 +22,8 @@ from arbiter.dsl.model import MISSING, Tag
 from arbiter.errors import InvalidInput
 
 NOW_KEY = "$now"  # not an identifier, so it can never collide with a namespace
+VELOCITY_KEY = "$velocity"  # a reader of velocity features (engine.velocity)
+LISTS_KEY = "$lists"  # a reader of managed lists (engine.lists)
 
 # Values that need no conversion when they already have the runtime type.
 _PASS_THROUGH: dict[t.Type, type] = {t.STRING: str, t.BOOL: bool}

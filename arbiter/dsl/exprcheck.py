@@ -16,7 +16,7 @@ from arbiter.dsl import nodes as n
 from arbiter.dsl import types as t
 from arbiter.dsl.diagnostics import Diagnostic, Severity
 from arbiter.dsl.functions import FUNCTIONS
-from arbiter.dsl.model import Effect, Tag
+from arbiter.dsl.model import Effect, Feature, Tag
 from arbiter.dsl.operators import (
     EQUALITY,
     ORDERING,
@@ -24,7 +24,7 @@ from arbiter.dsl.operators import (
     describe,
     is_number_literal,
 )
-from arbiter.dsl.schema import NAMESPACES
+from arbiter.dsl.schema import EVENTS, NAMESPACES
 from arbiter.dsl.suggest import did_you_mean, suggest
 
 # Static bound on the work one expression may do: each quantifier over a context list
@@ -61,6 +61,7 @@ class ExpressionChecker(OperatorTyping):
         self.condition_types: dict[str, t.Type] = {}
         self.condition_reads: dict[str, tuple[Read, ...]] = {}
         self.condition_costs: dict[str, int] = {}
+        self.features: dict[str, Feature] = {}
         self._visiting: list[str] = []
         self._reads: list[Read] = []
         self._vars: dict[str, t.Type] = {}
@@ -239,6 +240,8 @@ class ExpressionChecker(OperatorTyping):
                 return self._record(e, self._quantifier(e))
             case n.Aggregate():
                 return self._record(e, self._aggregate(e))
+            case n.Velocity():
+                return self._record(e, self._velocity(e))
         raise AssertionError(f"unhandled node {type(e).__name__}")  # pragma: no cover
 
     def _expect_bool(self, e: n.Expr, what: str) -> None:
@@ -406,6 +409,11 @@ class ExpressionChecker(OperatorTyping):
         return t.BOOL
 
     def _call(self, e: n.Call) -> t.Type:
+        if e.name == "list":
+            if len(e.args) == 1 and e.args[0].name is None and isinstance(e.args[0].value, n.StringLit):
+                return t.MANAGED_LIST
+            self._error("dsl.function.args", "`list` takes the name of a managed list, e.g. list(\"blocklist\")", e.span, None)
+            return t.UNKNOWN
         if e.name in self.effects:
             for arg in e.args:
                 self._expr(arg.value)
@@ -508,6 +516,34 @@ class ExpressionChecker(OperatorTyping):
         self._error("dsl.type.mismatch", f"{e.kind} needs ordered values, not {describe(value)}", e.value.span, None)
         return t.UNKNOWN
 
+    def _velocity(self, e: n.Velocity) -> t.Type:
+        if self._vars:
+            self._error("dsl.velocity.scope", f"`{e.kind}(... by ...)` counts recorded events: it cannot use `{next(iter(self._vars))}`",
+                        e.span, "use it outside any/all/sum over a list")
+            return t.UNKNOWN
+        key = self._expr(e.key)
+        if key != t.UNKNOWN and not (t.is_stringlike(key) or key == t.INT):
+            self._error("dsl.type.mismatch", f"events are grouped by a string or an int, not {describe(key)}", e.key.span,
+                        "e.g. by user.id or by passthrough.device_id")
+        result: t.Type = t.INT
+        if e.kind == "count":
+            if e.event not in EVENTS:
+                self._error("dsl.velocity.event", f"unknown event `{e.event}`", e.span,
+                            did_you_mean(e.event or "", EVENTS) or "events: " + ", ".join(EVENTS))
+        else:
+            assert e.measure is not None
+            measured = self._expr(e.measure)
+            if e.kind == "sum":
+                if measured != t.UNKNOWN and not (t.is_numeric(measured) or isinstance(measured, t.MoneyType)):
+                    self._error("dsl.type.mismatch", f"cannot sum {describe(measured)} values", e.measure.span, None)
+                    return t.UNKNOWN
+                result = measured
+            elif measured != t.UNKNOWN and not (t.is_stringlike(measured) or measured in (t.INT, t.BOOL)):
+                self._error("dsl.type.mismatch", f"cannot count distinct {describe(measured)} values", e.measure.span, None)
+        feature = feature_of(e, result)
+        self.features.setdefault(feature.id, feature)
+        return result
+
     # ------------------------------------------------------------------ cost
     def _cost_of(self, e: n.Expr) -> int:
         """A static bound on evaluation steps, to refuse expressions that could run away."""
@@ -526,6 +562,13 @@ class ExpressionChecker(OperatorTyping):
             if total > MAX_COST * 10:
                 break
         return total
+
+
+def feature_of(e: n.Velocity, type_: t.Type) -> Feature:
+    """The feature a velocity expression reads; its canonical text is its id."""
+    from arbiter.dsl.printer import format_expr  # printer -> parser; imported late to stay light
+
+    return Feature(format_expr(e), e.kind, e.event, e.measure, e.key, e.window, type_)
 
 
 def children(e: n.Expr) -> tuple[n.Expr, ...]:
@@ -548,6 +591,8 @@ def children(e: n.Expr) -> tuple[n.Expr, ...]:
             return (e.source,) + ((e.where,) if e.where is not None else ())
         case n.Aggregate():
             return (e.value, e.source) + ((e.where,) if e.where is not None else ())
+        case n.Velocity():
+            return ((e.measure,) if e.measure is not None else ()) + (e.key,)
     return ()
 
 

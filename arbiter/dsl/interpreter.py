@@ -13,7 +13,8 @@ from typing import Any
 
 from arbiter.dsl import nodes as n
 from arbiter.dsl import runtime as rt
-from arbiter.dsl.context import NOW_KEY
+from arbiter.dsl.context import LISTS_KEY, NOW_KEY, VELOCITY_KEY
+from arbiter.dsl.exprcheck import feature_of
 from arbiter.dsl.functions import FUNCTIONS
 from arbiter.dsl.model import MISSING, Program
 
@@ -73,6 +74,11 @@ class _Interpreter:
                 return self._quantifier(e, env)
             case n.Aggregate():
                 return self._aggregate(e, env)
+            case n.Velocity():
+                reader = self.ctx.get(VELOCITY_KEY)
+                if reader is None:
+                    raise rt.EvaluationError("velocity features need a store, and none was given", e.span)
+                return reader.read(feature_of(e, self.program.type_of(e)), self.eval(e.key, env))
         raise AssertionError(f"unhandled node {type(e).__name__}")  # pragma: no cover
 
     def _name(self, e: n.Name, env: dict[str, Any]) -> Any:
@@ -96,6 +102,15 @@ class _Interpreter:
         return value
 
     def _binary(self, e: n.Binary, env: dict[str, Any]) -> Any:
+        container = e.left if e.op == "contains" else e.right
+        if e.op in ("in", "not in", "contains") and isinstance(container, n.Call) and container.name == "list":
+            reader = self.ctx.get(LISTS_KEY)
+            if reader is None:
+                raise rt.EvaluationError("managed lists need a store, and none was given", e.span)
+            name = container.args[0].value
+            assert isinstance(name, n.StringLit)
+            found = bool(reader.contains(name.value, self.eval(e.right if e.op == "contains" else e.left, env)))
+            return not found if e.op == "not in" else found
         left = self.eval(e.left, env)
         right = self.eval(e.right, env)
         match e.op:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +62,19 @@ class Condition:
     name: str
     expr: n.Expr
     span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A velocity feature: its canonical text is its id, shared by every rule that uses it."""
+
+    id: str
+    kind: str  # count | distinct | sum
+    event: str | None  # count: the kind of event counted; otherwise every event with both values
+    measure: n.Expr | None
+    key: n.Expr
+    window: timedelta
+    type: t.Type
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +257,7 @@ class Program:
     experiments: Mapping[str, Experiment]
     holdouts: Mapping[str, Holdout]
     promotions: Mapping[str, Promotion]
+    features: Mapping[str, Feature]
     tests: tuple[TestCase, ...]
     types: Mapping[int, t.Type] = field(repr=False)  # id(expression node) -> type
     sources: Mapping[str, str] = field(repr=False)

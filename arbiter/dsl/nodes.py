@@ -180,6 +180,21 @@ class Aggregate:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class Velocity:
+    """A count, distinct count or sum over recorded events in a sliding window, per key:
+    `count(order by user.id within 1h)`, `distinct(user.id by passthrough.device_id within 1d)`,
+    `sum(payment.amount by payment.card within 1d)`."""
+
+    kind: str  # count | distinct | sum
+    event: str | None  # count: the kind of event counted
+    measure: Expr | None  # distinct and sum: what is counted or added up
+    key: Expr
+    window: timedelta
+    window_text: str
+    span: Span
+
+
 Expr = (
     BoolLit
     | IntLit
@@ -198,6 +213,7 @@ Expr = (
     | Between
     | Quantifier
     | Aggregate
+    | Velocity
 )
 
 

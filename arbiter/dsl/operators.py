@@ -95,6 +95,13 @@ class OperatorTyping:
     def _membership(self, op: str, item: t.Type, container: t.Type, item_node: n.Expr, container_node: n.Expr, e: n.Binary) -> None:
         if t.UNKNOWN in (item, container):
             return
+        if container == t.MANAGED_LIST:
+            if not (t.is_stringlike(item) or item == t.INT):
+                self._error("dsl.type.mismatch", f"managed lists hold strings; cannot look for {describe(item)} in one", e.span, None)
+            return
+        if item == t.MANAGED_LIST:
+            self._error("dsl.type.mismatch", "a managed list is looked up with `value in list(\"name\")`", e.span, None)
+            return
         if container == t.SET:
             if not t.is_stringlike(item):
                 self._error("dsl.type.mismatch", f"a set holds strings; cannot look for {describe(item)} in it", e.span, None)

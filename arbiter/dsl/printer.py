@@ -195,7 +195,8 @@ _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in", "not in", "con
 # such a name keeps the comma before it when its record is broken over lines.
 _KEYWORDS = frozenset({
     "and", "or", "not", "in", "contains", "between", "for", "where", "true", "false",
-    "any", "all", "count", "sum", "min", "max", "tag", "condition", "effect",
+    "any", "all", "count", "sum", "min", "max", "tag", "condition", "effect", "by", "within",
+    "distinct",
 })
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -292,6 +293,9 @@ def _expr(expr: n.Expr) -> Doc:
         where = (" where ", _expr(expr.where)) if expr.where is not None else ""
         body = (_expr(expr.value), f" for {expr.var} in ", _expr(expr.source), where)
         return _hugged(f"{expr.kind}(", body, ")")
+    if isinstance(expr, n.Velocity):
+        counted: Doc = expr.event if expr.event is not None else _expr(expr.measure) if expr.measure else ""
+        return _hugged(f"{expr.kind}(", (counted, " by ", _expr(expr.key), f" within {expr.window_text}"), ")")
     if isinstance(expr, n.ListLit):
         return _bracketed("[", [_expr(item) for item in expr.items], "]")
     if isinstance(expr, n.RecordLit):

@@ -210,7 +210,13 @@ BLOCKS: dict[str, BlockSpec] = {
 # never be referred to, and one called `true` would hide behind the literal.
 KEYWORDS = frozenset({
     "and", "or", "not", "in", "contains", "between", "where", "for", "any", "all", "count",
-    "sum", "min", "max", "true", "false", "tag", "condition", "effect",
+    "sum", "min", "max", "true", "false", "tag", "condition", "effect", "by", "within", "distinct",
 })
+
+# The kinds of events the platform records for velocity features (`count(order by ...)`).
+EVENTS = (
+    "register", "login", "login_failed", "order", "payment", "refund", "coupon_claim",
+    "credit_apply", "credit_draw", "credit_repay", "withdrawal",
+)
 
 TOP_LEVEL = ("scene", "strategy", "experiment", "holdout", "promotion", "test")

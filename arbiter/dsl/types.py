@@ -80,6 +80,8 @@ DURATION = Type("duration")
 # The type of an expression the checker could not type (an error was already reported):
 # it matches everything so that one mistake gives one diagnostic.
 UNKNOWN = Type("unknown")
+# `list("blocklist")`: a list operators manage at run time, looked up when a rule runs.
+MANAGED_LIST = Type("managed list")
 # An integer literal keeps this type until its context says money or decimal.
 CNY = MoneyType("money", "CNY")
 

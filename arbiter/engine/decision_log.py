@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from arbiter.dsl.context import NOW_KEY
 from arbiter.dsl.runtime import EffectValue, to_json
 
 
@@ -60,7 +59,7 @@ class LogRecord:
 
 def input_digest(context: Mapping[str, Any]) -> str:
     """A stable digest of a context: same values, same digest, whatever the key order."""
-    payload = {k: v for k, v in context.items() if k != NOW_KEY}
+    payload = {k: v for k, v in context.items() if not k.startswith("$")}  # not the time or readers
     text = json.dumps(to_json(payload), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

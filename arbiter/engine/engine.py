@@ -24,6 +24,7 @@ from typing import Any
 
 from arbiter.clock import Clock
 from arbiter.dsl.compiler import Ruleset
+from arbiter.dsl.context import LISTS_KEY, VELOCITY_KEY
 from arbiter.dsl.model import Experiment
 from arbiter.dsl.runtime import EvaluationError
 from arbiter.engine.decision import Decision
@@ -37,7 +38,10 @@ from arbiter.engine.experiments import (
     in_holdout,
 )
 from arbiter.engine.explain import explain_strategy
+from arbiter.engine.lists import InMemoryLists, ListReader, ListStore
+from arbiter.engine.stores import StoreUnavailable
 from arbiter.engine.strategies import run_strategy
+from arbiter.engine.velocity import InMemoryVelocity, VelocityReader, VelocityStore
 from arbiter.errors import ArbiterError
 
 
@@ -83,6 +87,8 @@ class Engine:
         assignments: AssignmentStore | None = None,
         exposures: ExposureSink | None = None,
         log: DecisionLog | None = None,
+        velocity: VelocityStore | None = None,
+        lists: ListStore | None = None,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._status = dict(experiment_status or {})
@@ -91,6 +97,8 @@ class Engine:
         self.assignments = assignments
         self.exposures = exposures
         self.log = log
+        self.velocity: VelocityStore = velocity if velocity is not None else InMemoryVelocity()
+        self.lists: ListStore = lists if lists is not None else InMemoryLists()
         self.log_failures = 0
         self._timer = timer
 
@@ -139,6 +147,8 @@ class Engine:
             raise ClientNotAllowed(f"scene `{scene}` is reached {declared.access} only, not {access}")
         now = self.clock.now()
         ctx = ruleset.prepare(context, now=now)
+        ctx[VELOCITY_KEY] = VelocityReader(self.velocity, now)
+        ctx[LISTS_KEY] = ListReader(self.lists, now)
         chosen = strategy
         assignment: Assignment | None = None
         if chosen is None:
@@ -155,7 +165,8 @@ class Engine:
             return decision
         try:
             outcome = run_strategy(ruleset, chosen, ctx)
-        except EvaluationError as exc:
+        except (EvaluationError, StoreUnavailable) as exc:
+            reason = exc.message if isinstance(exc, EvaluationError) else f"a store is unavailable: {exc}"
             decision = Decision(
                 scene,
                 tuple(effect.evaluate({}) for effect in ruleset.fallbacks[scene]),
@@ -167,7 +178,7 @@ class Engine:
                 experiment,
                 failed=True,
                 failure_policy=declared.on_failure,
-                reason=exc.message,
+                reason=reason,
                 latency_us=(self._timer() - started) * 1e6,
             )
             self._append(decision, ctx, now)

@@ -19,6 +19,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from arbiter.dsl.model import Experiment, Holdout
+from arbiter.engine.stores import StoreUnavailable
+
+__all__ = ["StoreUnavailable"]  # re-exported: the stores of the platform raise it from here
 
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
@@ -106,10 +109,6 @@ class Exposure:
 
 class ExposureSink(Protocol):
     def record(self, exposure: Exposure) -> None: ...
-
-
-class StoreUnavailable(Exception):
-    """A store (assignments, counters) cannot be reached right now."""
 
 
 def in_holdout(holdouts: Sequence[Holdout], units: Mapping[str, str]) -> bool:
