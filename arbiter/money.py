@@ -14,10 +14,28 @@ from arbiter.errors import CurrencyMismatch, InvalidInput
 
 DEFAULT_CURRENCY = "CNY"
 CENT = Decimal("0.01")
+# Amounts beyond these are refused at the boundary: they are never real prices, and a number
+# such as 1e999999 would otherwise cost unbounded time in conversions and arithmetic.
+MAX_MAGNITUDE = 18  # digits before the point
+MAX_PLACES = 12  # digits after it
 
 
 def to_decimal(value: object, *, what: str = "amount") -> Decimal:
-    """Convert an int, Decimal or numeric string to Decimal; refuse floats and junk."""
+    """Convert an int, Decimal or numeric string to Decimal; refuse floats, junk and numbers
+    out of range."""
+    return _bounded(_to_decimal(value, what), what)
+
+
+def _bounded(value: Decimal, what: str) -> Decimal:
+    if value and (value.adjusted() >= MAX_MAGNITUDE or -value.as_tuple().exponent > MAX_PLACES):  # type: ignore[operator]
+        raise InvalidInput(
+            f"{what}: {value:.6g} is out of range (at most {MAX_MAGNITUDE} digits before the point "
+            f"and {MAX_PLACES} after)"
+        )
+    return value
+
+
+def _to_decimal(value: object, what: str) -> Decimal:
     if isinstance(value, bool):
         raise InvalidInput(f"{what}: expected a number, got a boolean")
     if isinstance(value, Decimal):
@@ -25,10 +43,16 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
             raise InvalidInput(f"{what}: {value} is not a finite number")
         return value
     if isinstance(value, int):
+        if abs(value) >= 10**MAX_MAGNITUDE:
+            raise InvalidInput(f"{what}: the number is out of range")
         return Decimal(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInput(f"{what}: {value!r} is not a finite number")
         raise InvalidInput(f"{what}: floats are not accepted for exact amounts; send {value!r} as a string")
     if isinstance(value, str):
+        if len(value) > 64 or not value.isascii():
+            raise InvalidInput(f"{what}: {value[:20]!r} is not a number")
         try:
             result = Decimal(value.strip())
         except InvalidOperation:

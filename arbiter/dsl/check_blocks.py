@@ -25,6 +25,7 @@ from arbiter.dsl.model import (
 from arbiter.dsl.schema import BLOCKS
 from arbiter.dsl.suggest import did_you_mean
 from arbiter.errors import ArbiterError
+from arbiter.money import CENT, Money
 
 
 class BlockChecker(StrategyChecker, PromotionChecker):
@@ -138,6 +139,10 @@ class BlockChecker(StrategyChecker, PromotionChecker):
             if not isinstance(value, dict) or "sku" not in value or "price" not in value:
                 self.error("dsl.attr.invalid", "each cart line is a record with at least `sku` and `price`", item.span)
                 continue
+            problem = _cart_line_problem(value)
+            if problem is not None:
+                self.error("dsl.attr.invalid", f"cart line: {problem}", item.span)
+                continue
             lines.append(value)
         get = {k: v[0] for k, v in found.items()}
         coupons = frozenset(self.strings(get["coupons"])) if "coupons" in get else frozenset()
@@ -146,7 +151,7 @@ class BlockChecker(StrategyChecker, PromotionChecker):
         payable = None
         if "payable" in get:
             value = literal_value(get["payable"].value)
-            payable = value.amount if hasattr(value, "amount") else (Decimal(value) if isinstance(value, int | Decimal) else None)
+            payable = value if isinstance(value, Money) else (Decimal(value) if isinstance(value, int | Decimal) else None)
             if payable is None:
                 self.error("dsl.attr.invalid", "`payable` takes an amount such as 241.90 CNY", get["payable"].value.span)
         if payable is None and applied is None:
@@ -185,3 +190,18 @@ class BlockChecker(StrategyChecker, PromotionChecker):
         except ArbiterError as exc:
             self.error("dsl.test.given", f"the context does not fit the tag catalog: {exc}", attr.value.span)
         return dict(value)
+
+
+def _cart_line_problem(line: Mapping[str, Any]) -> str | None:
+    """What is wrong with a price test's cart line, if anything."""
+    for key in ("id", "sku", "shop"):
+        if key in line and not isinstance(line[key], str):
+            return f"`{key}` is a string"
+    quantity = line.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        return "`quantity` is a whole number of at least 1"
+    price = line["price"]
+    amount = price.amount if isinstance(price, Money) else price
+    if isinstance(amount, bool) or not isinstance(amount, int | Decimal) or amount < 0 or Decimal(amount) != Decimal(amount).quantize(CENT):
+        return "`price` is an amount in cents, e.g. 19.90 CNY"
+    return None

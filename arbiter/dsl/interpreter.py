@@ -36,7 +36,9 @@ class _Interpreter:
             raise
         except ZeroDivisionError:
             raise rt.EvaluationError("division by zero", e.span, code="dsl.eval.division") from None
-        except (ArithmeticError, TypeError, ValueError, KeyError) as exc:
+        except ArithmeticError:
+            raise rt.EvaluationError("a number is out of range (too large or too precise)", e.span) from None
+        except (TypeError, ValueError, KeyError) as exc:
             raise rt.EvaluationError(f"cannot evaluate: {exc}", e.span) from None
 
     def _eval(self, e: n.Expr, env: dict[str, Any]) -> Any:

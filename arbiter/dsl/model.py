@@ -227,7 +227,7 @@ class PriceCheck:
     lines: tuple[Mapping[str, Any], ...]
     coupons: frozenset[str]
     promotions: tuple[str, ...] | None  # None: every promotion
-    payable: Decimal | None
+    payable: Any  # Money, or a Decimal in the cart's currency
     applied: tuple[str, ...] | None
 
 

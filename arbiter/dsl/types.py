@@ -8,6 +8,7 @@ Decimal arithmetic and the boundary wraps results back into Money.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from arbiter.errors import InvalidInput
-from arbiter.money import Money, to_decimal
+from arbiter.money import MAX_MAGNITUDE, Money, to_decimal
 
 MAX_CONTEXT_LIST = 1_000
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: "１２" and "²" are not integers
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +141,13 @@ def coerce(value: Any, type_: Type, where: str) -> Any:
         if isinstance(value, bool):
             raise InvalidInput(f"{where}: expected an integer, got a boolean")
         if isinstance(value, int):
+            if abs(value) >= 10**MAX_MAGNITUDE:
+                raise InvalidInput(f"{where}: the number is out of range")
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
             return int(value)
-        if isinstance(value, Decimal) and value == value.to_integral_value():
+        if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < MAX_MAGNITUDE \
+                and value == value.to_integral_value():
             return int(value)
         raise InvalidInput(f"{where}: expected an integer, got {_show(value)}")
     if type_ == DECIMAL:
@@ -219,5 +224,5 @@ def _check_length(value: Any, where: str) -> None:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -72,9 +72,11 @@ def _price_test(ruleset: Ruleset, test: TestCase, check: PriceCheck, clock: Fixe
     except ArbiterError as exc:
         return TestResult(test, False, (), (), exc.message)
     differences: list[str] = []
-    if check.payable is not None and result.payable != check.payable:
-        expected = result.money(check.payable).quantize_cents()
-        differences.append(f"payable: expected {expected}, got {result.money(result.payable)}")
+    if check.payable is not None:
+        expected = check.payable if isinstance(check.payable, Money) else result.money(check.payable)
+        actual = result.money(result.payable)
+        if expected != actual:  # Money compares amount and currency
+            differences.append(f"payable: expected {expected.quantize_cents()}, got {actual}")
     applied = tuple(a.promotion for a in result.applied)
     if check.applied is not None and applied != check.applied:
         differences.append(f"applied: expected [{', '.join(check.applied)}], got [{', '.join(applied)}]")

@@ -37,6 +37,9 @@ from arbiter.engine.pricing.model import (
 )
 from arbiter.engine.pricing.search import Candidate, application_order, may_combine, search
 from arbiter.errors import InvalidInput
+from arbiter.money import to_decimal
+
+MAX_QUANTITY = 10_000  # units of one line; beyond it a cart is not a purchase
 
 
 def trial(
@@ -169,8 +172,9 @@ def _currency(cart: Cart) -> str:
     if len(currencies) != 1:
         raise InvalidInput(f"a cart is priced in one currency, not {', '.join(sorted(currencies))}")
     for line in cart.lines:
-        if line.quantity < 1:
-            raise InvalidInput(f"line {line.id}: quantity must be at least 1")
+        if line.quantity < 1 or line.quantity > MAX_QUANTITY:
+            raise InvalidInput(f"line {line.id}: quantity must be between 1 and {MAX_QUANTITY}")
+        to_decimal(line.unit_price.amount, what=f"line {line.id}: the unit price")
         if line.unit_price.amount < 0 or line.unit_price.amount != line.unit_price.amount.quantize(CENT):
             raise InvalidInput(f"line {line.id}: the unit price must be a non-negative amount in cents")
     return currencies.pop()
@@ -180,7 +184,7 @@ def _line_context(ruleset: Ruleset, cart: Cart, index: int, now: datetime) -> di
     line = cart.lines[index]
     fields = {"id": line.id, "sku": line.sku, "shop": line.shop, "quantity": line.quantity,
               "price": line.unit_price.amount, **line.tags}
-    raw = {**cart.context, "line": fields, "goods": {**fields, **cart.context.get("goods", {})}}
+    raw = {**cart.context, "line": fields, "goods": {**cart.context.get("goods", {}), **fields}}
     return ruleset.prepare(raw, now=now)
 
 
