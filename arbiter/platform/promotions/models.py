@@ -1,5 +1,7 @@
 """The promotions module's tables: budgets and their usage counters, budget reservations by
-order, coupon templates, coupons, per-holder claim counters and the operations log.
+order, coupon templates, coupons, per-holder claim counters and the operations log; each
+promotion's lifecycle and its transitions, goods registrations (商品提报), and what an order
+holds of promotions (its budget reservations and coupons).
 
 Amounts are exact. PostgreSQL keeps them as NUMERIC(20, 4); SQLite has no exact decimal type
 (its NUMERIC is a float), so there `Amount` keeps whole ten-thousandths in a 64-bit INTEGER:
@@ -266,6 +268,101 @@ class PromotionOperation(SQLModel, table=True):
     at: datetime = time_column(nullable=False)
 
 
+# -- lifecycle, registration, orders -------------------------------------------------------
+
+
+class PromotionLifecycle(SQLModel, table=True):
+    """The stored lifecycle state of a promotion declared in the rules: draft, submitted,
+    approved, paused or ended (scheduled and active follow from approved, the clock and the
+    window). No row means draft. `version` grows with every transition."""
+
+    __tablename__ = "promotion_lifecycle"
+    __table_args__ = (
+        CheckConstraint(
+            "state in ('draft', 'submitted', 'approved', 'paused', 'ended')",
+            name="ck_promotion_lifecycle_state",
+        ),
+    )
+
+    name: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    state: str = Field(max_length=16)
+    version: int = Field(default=0)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the last rejection's
+    updated_by: str = Field(max_length=NAME_LENGTH)
+    updated_at: datetime = time_column(nullable=False)
+
+
+class PromotionTransition(SQLModel, table=True):
+    """One row per lifecycle transition made: who, when, why, from which status to which."""
+
+    __tablename__ = "promotion_transition"
+    __table_args__ = (Index("ix_promotion_transition_promotion", "promotion", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    promotion: str = Field(max_length=NAME_LENGTH)
+    action: str = Field(max_length=16)
+    from_status: str = Field(max_length=16)
+    to_status: str = Field(max_length=16)
+    by: str = Field(max_length=NAME_LENGTH)
+    why: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = time_column(nullable=False)
+
+
+class GoodsRegistration(SQLModel, table=True):
+    """A SKU of a shop registered into a promotion (商品提报): pending -> approved | rejected
+    (by the platform, with a reason), or withdrawn by the merchant; one row per promotion,
+    shop and SKU, holding its latest state."""
+
+    __tablename__ = "promotion_registration"
+    __table_args__ = (
+        UniqueConstraint("promotion", "shop", "sku", name="uq_promotion_registration"),
+        CheckConstraint(
+            "status in ('pending', 'approved', 'rejected', 'withdrawn')",
+            name="ck_promotion_registration_status",
+        ),
+        Index("ix_promotion_registration_status", "promotion", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    promotion: str = Field(max_length=NAME_LENGTH)
+    shop: str = Field(max_length=NAME_LENGTH)
+    sku: str = Field(max_length=NAME_LENGTH)
+    status: str = Field(max_length=16)
+    registered_by: str = Field(max_length=NAME_LENGTH)
+    registered_at: datetime = time_column(nullable=False)
+    reviewed_by: str | None = Field(default=None, max_length=NAME_LENGTH)
+    reviewed_at: datetime | None = time_column()
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class PromotionOrder(SQLModel, table=True):
+    """What an order holds of promotions: placing -> placed -> confirmed, or cancelled.
+
+    `holds` (JSON) lists every budget reservation and coupon the order made, each written
+    before it moves (so a retry or a cancel finds it); `result` (JSON) is the priced result
+    returned again to a repeated place. `token` changes whenever a caller takes the order
+    over: a writer holding an old token has lost it."""
+
+    __tablename__ = "promotion_order"
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('placing', 'placed', 'confirmed', 'cancelled')", name="ck_promotion_order_status"
+        ),
+    )
+
+    order_id: str = Field(primary_key=True, max_length=NAME_LENGTH)
+    user: str = Field(max_length=NAME_LENGTH)
+    device: str | None = Field(default=None, max_length=NAME_LENGTH)
+    status: str = Field(max_length=16)
+    token: str = Field(max_length=64)
+    lease_until: datetime = time_column(nullable=False)
+    holds: str = Field(sa_column=Column(Text, nullable=False))
+    result: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    placed_at: datetime = time_column(nullable=False)
+    confirmed_at: datetime | None = time_column()
+    cancelled_at: datetime | None = time_column()
+
+
 def table(model: type[SQLModel]) -> Table:
     found: Table = getattr(model, "__table__")  # noqa: B009 - typed as a Table here
     return found
@@ -278,3 +375,7 @@ TEMPLATES = table(CouponTemplate)
 CLAIMS = table(CouponClaimCount)
 COUPONS = table(Coupon)
 OPERATIONS = table(PromotionOperation)
+LIFECYCLES = table(PromotionLifecycle)
+TRANSITIONS = table(PromotionTransition)
+REGISTRATIONS = table(GoodsRegistration)
+ORDERS = table(PromotionOrder)
