@@ -18,6 +18,7 @@ import typer
 from arbiter.clock import FixedClock, SystemClock
 from arbiter.commands.common import existing_rule_paths, fail
 from arbiter.commands.experiment import app as experiment_app
+from arbiter.commands.keys import app as keys_app
 from arbiter.commands.rules import app as rules_app
 from arbiter.dsl.checker import CheckResult, check_paths, read_sources
 from arbiter.dsl.compiler import CompileError, compile_program
@@ -221,6 +222,7 @@ def fmt(
 
 app.add_typer(rules_app, name="rules", help="Publish, roll back, diff and list ruleset versions.")
 app.add_typer(experiment_app, name="experiment", help="Report on A/B experiments; start and stop them.")
+app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")
 
 
 def main() -> None:

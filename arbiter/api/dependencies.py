@@ -1,29 +1,19 @@
-"""Request dependencies shared by the routes: the service's settings and who is calling.
+"""Request dependencies shared by the routes: the settings, the wired services and the caller.
 
-`current_principal` is the seam for authentication and roles. Today every caller is the
-anonymous principal; when auth arrives, this function (and nothing in the routes) changes to
-read credentials and refuse with a 401/403 problem.
+Who the caller is, and whether its role may make the call, is decided by `requires(...)`
+(`arbiter.api.auth`), which every `/v1` route declares; it leaves the principal on the
+request, where `current_principal` picks it up for the route's body.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from arbiter.api.auth import Principal, unauthenticated
 from arbiter.api.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who makes a request, and the roles it holds."""
-
-    subject: str
-    roles: frozenset[str] = frozenset()
-
-
-ANONYMOUS = Principal("anonymous")
+from arbiter.api.wiring import Services
 
 
 def get_settings(request: Request) -> Settings:
@@ -31,9 +21,19 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def current_principal() -> Principal:
-    return ANONYMOUS
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def current_principal(request: Request) -> Principal:
+    """The principal `requires` authenticated for this request."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # a route that forgot `requires`: refuse rather than serve anonymously
+        raise unauthenticated("this call needs an API key")
+    return principal
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

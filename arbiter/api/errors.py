@@ -20,15 +20,64 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arbiter.errors import ArbiterError, InvalidInput
+from arbiter.dsl.diagnostics import summary
+from arbiter.engine.engine import ClientNotAllowed, UnknownScene, UnknownStrategy
+from arbiter.errors import ArbiterError, CurrencyMismatch, InvalidInput
+from arbiter.platform.experiments.service import ConflictingConversion
+from arbiter.platform.keys.service import KeyNotFound
+from arbiter.platform.rules.reload import NothingPublished
+from arbiter.platform.rules.service import (
+    PublishConflict,
+    RulesRejected,
+    UnchangedRules,
+    VersionNotFound,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:arbiter:problem:"
 
 logger = logging.getLogger("arbiter.api")
 
-# Expected failures and their statuses; an ArbiterError not listed here is a 500.
-STATUS_BY_ERROR: tuple[tuple[type[ArbiterError], int], ...] = ((InvalidInput, 422),)
+# Expected failures and their statuses, the first match wins (subclasses before their bases);
+# an ArbiterError not listed here is a 500. Routes may add their module's errors with
+# `register_errors`.
+STATUS_BY_ERROR: tuple[tuple[type[ArbiterError], int], ...] = (
+    (UnchangedRules, 409),
+    (RulesRejected, 422),
+    (InvalidInput, 422),
+    (CurrencyMismatch, 422),
+    (UnknownStrategy, 422),
+    (UnknownScene, 404),
+    (VersionNotFound, 404),
+    (KeyNotFound, 404),
+    (ClientNotAllowed, 403),
+    (PublishConflict, 409),
+    (ConflictingConversion, 409),
+    (NothingPublished, 503),
+)
+
+
+class ApiProblem(Exception):
+    """A refusal decided in the HTTP layer itself (authentication, roles, rate limits,
+    idempotency), answered as a problem of its own type: `urn:arbiter:problem:<slug>`."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extensions = extensions
 
 
 class FieldError(BaseModel):
@@ -83,6 +132,10 @@ def problem(
         "instance": request.url.path if request is not None else None,
         **extensions,
     }
+    request_id = request.scope.get("state", {}).get("request_id") if request is not None else None
+    if request_id is not None:
+        # Also on the 500s answered outside the request-id middleware.
+        headers = {**(headers or {}), "X-Request-Id": request_id}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -144,19 +197,58 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, detail=detail, headers=exc.headers)
 
 
-async def _on_arbiter(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ArbiterError)
-    for cls, status in STATUS_BY_ERROR:
+async def _on_api_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem(request, exc.status, type_=PROBLEM_BASE + exc.slug, title=exc.title,
+                   detail=exc.detail, headers=exc.headers, **exc.extensions)
+
+
+def arbiter_problem(request: Request | None, exc: ArbiterError) -> JSONResponse | None:
+    """The problem for an expected failure, or None when `exc` is not one."""
+    statuses: tuple[tuple[type[ArbiterError], int], ...] = STATUS_BY_ERROR
+    if request is not None:
+        statuses = (*getattr(request.app.state, "extra_errors", ()), *statuses)
+    for cls, status in statuses:
         if isinstance(exc, cls):
+            extensions: dict[str, Any] = {"code": exc.code}
+            if isinstance(exc, RulesRejected):
+                # The same fields as `POST /v1/rules/check`, so a client shows both alike.
+                extensions["diagnostics"] = [d.to_json() for d in exc.diagnostics]
+                extensions["summary"] = summary(exc.diagnostics)
             return problem(
                 request,
                 status,
                 type_=PROBLEM_BASE + exc.code,
                 title=HTTPStatus(status).phrase,
                 detail=exc.message,
-                code=exc.code,
+                **extensions,
             )
-    return await _on_unexpected(request, exc)
+    return None
+
+
+def register_errors(app: FastAPI, *pairs: tuple[type[ArbiterError], int]) -> None:
+    """Map more expected failures to statuses for this app (checked before the defaults)."""
+    app.state.extra_errors = (*getattr(app.state, "extra_errors", ()), *pairs)
+
+
+async def _on_arbiter(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ArbiterError)
+    answer = arbiter_problem(request, exc)
+    return answer if answer is not None else await _on_unexpected(request, exc)
+
+
+async def _on_store_down(request: Request, exc: Exception) -> JSONResponse:
+    # A database or Redis that cannot be reached is the service's trouble, not the caller's
+    # mistake: a 503 the caller may retry, with the details in the log only.
+    logger.error("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        request,
+        503,
+        type_=PROBLEM_BASE + "store-unavailable",
+        title="Service unavailable",
+        detail="a store the call needs cannot be reached; retry later",
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -172,10 +264,22 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unreachable_errors() -> tuple[type[Exception], ...]:
+    """Exceptions that mean a database or Redis could not be reached."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError, RedisConnectionError, RedisTimeout)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(ArbiterError, _on_arbiter)
+    app.add_exception_handler(ApiProblem, _on_api_problem)
+    for unreachable in _unreachable_errors():
+        app.add_exception_handler(unreachable, _on_store_down)
     # Registered for Exception, Starlette runs this in its outermost middleware, so it also
     # covers failures in other middleware.
     app.add_exception_handler(Exception, _on_unexpected)
@@ -184,9 +288,15 @@ def install_error_handlers(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for a route's problem responses (see `document_problems`)."""
     described = {
+        401: "No API key, or not a valid one.",
+        403: "The key's role may not make this call.",
+        404: "Not found (or not visible to this key).",
+        409: "The request conflicts with the current state.",
         413: "The request body or a part of it is too large.",
         422: "The request is not valid; `errors` lists each invalid field.",
+        429: "Too many requests for this key; `Retry-After` says when to retry.",
         500: "An unexpected error; nothing internal is disclosed.",
+        503: "A store the call needs is unavailable; retry later.",
     }
     return {
         status: {

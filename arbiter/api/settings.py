@@ -13,6 +13,12 @@ configuration at all.
 | ARBITER_MAX_BODY_BYTES        | max_body_bytes      | 1048576                     |
 | ARBITER_MAX_RULE_FILES        | max_rule_files      | 100                         |
 | ARBITER_MAX_RULE_FILE_BYTES   | max_rule_file_bytes | 262144                      |
+| ARBITER_REDIS_PREFIX          | redis_prefix        | arbiter                     |
+| ARBITER_RULES_DIR             | rules_dir           | the `rules/` folder beside the package |
+| ARBITER_RATE_LIMIT_PER_SECOND | rate_limit_per_second | 100 (0: no limit)         |
+| ARBITER_RATE_LIMIT_BURST      | rate_limit_burst    | 200                         |
+| ARBITER_KEY_CACHE_SECONDS     | key_cache_seconds   | 5                           |
+| ARBITER_LOG_LEVEL             | log_level           | INFO                        |
 """
 
 from __future__ import annotations
@@ -37,15 +43,31 @@ class Settings:
     env: str = "development"
     database_url: str = "sqlite:///var/arbiter.db"
     redis_url: str | None = None
+    # Every Redis key the service writes starts with this, so that services can share a Redis.
+    redis_prefix: str = "arbiter"
     # Bounds on what one request may carry: the body as a whole, then the rule files in it.
     max_body_bytes: int = 1_048_576
     max_rule_files: int = 100
     max_rule_file_bytes: int = 262_144
+    # The rule files published on a first start, when the database holds no version yet.
+    rules_dir: str | None = None
+    # Requests per second per API key (a token bucket holding `rate_limit_burst`); 0: none.
+    rate_limit_per_second: int = 100
+    rate_limit_burst: int = 200
+    # How long a verified key is trusted before it is read again: a revoked key is refused
+    # within this many seconds (0: read on every request).
+    key_cache_seconds: int = 5
+    log_level: str = "INFO"
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_rule_files", "max_rule_file_bytes"):
+        for name in ("max_body_bytes", "max_rule_files", "max_rule_file_bytes", "rate_limit_burst"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer, not {getattr(self, name)}")
+        for name in ("rate_limit_per_second", "key_cache_seconds"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

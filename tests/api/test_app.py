@@ -1,9 +1,14 @@
-"""The HTTP skeleton: health, `POST /v1/rules/check`, and problem details for every error."""
+"""The HTTP skeleton: health, `POST /v1/rules/check`, and problem details for every error.
+
+The apps here serve no rules (an empty rules folder): these tests are about the shell."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +18,8 @@ import arbiter
 from arbiter.api import app as app_module
 from arbiter.api.app import create_app
 from arbiter.api.settings import Settings, SettingsError, load_settings
+
+from .conftest import base_settings, start_api
 
 PROBLEM = "application/problem+json"
 
@@ -30,9 +37,21 @@ strategy s1 {
 """
 
 
+@contextmanager
+def operator_client(tmp_path: Path, **overrides: Any) -> Iterator[TestClient]:
+    """A started app whose client sends an operator's key with every request."""
+    empty = tmp_path / "no-rules"
+    empty.mkdir(exist_ok=True)
+    settings = base_settings(database_url=f"sqlite:///{tmp_path / 'app.db'}", rules_dir=str(empty), **overrides)
+    with start_api(settings) as api:
+        api.client.headers.update(api.headers("operator"))
+        yield api.client
+
+
 @pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app(Settings()), raise_server_exceptions=False)
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with operator_client(tmp_path) as started:
+        yield started
 
 
 def check(client: TestClient, files: dict[str, str]) -> Any:
@@ -143,35 +162,34 @@ def test_non_json_body_says_to_send_json(client: TestClient) -> None:
     assert body["errors"][0]["detail"] == "send the body as application/json, not text/plain"
 
 
-def test_oversized_body_is_a_413_problem() -> None:
-    client = TestClient(create_app(Settings(max_body_bytes=1000)))
-    response = client.post("/v1/rules/check", json={"files": {"a.rules": "#" * 2000}})
+def test_oversized_body_is_a_413_problem(tmp_path: Path) -> None:
+    with operator_client(tmp_path, max_body_bytes=1000) as client:
+        response = client.post("/v1/rules/check", json={"files": {"a.rules": "#" * 2000}})
     body = assert_problem(response, 413)
     assert body["type"] == "urn:arbiter:problem:body-too-large"
     assert body["detail"] == "the request body is larger than the limit of 1000 bytes"
     assert body["limit_bytes"] == 1000
 
 
-def test_oversized_body_without_content_length_is_a_413_problem() -> None:
-    client = TestClient(create_app(Settings(max_body_bytes=1000)))
-
+def test_oversized_body_without_content_length_is_a_413_problem(tmp_path: Path) -> None:
     def chunks() -> Iterator[bytes]:
         for _ in range(10):
             yield b"#" * 200
 
-    response = client.post(
-        "/v1/rules/check", content=chunks(), headers={"content-type": "application/json"}
-    )
+    with operator_client(tmp_path, max_body_bytes=1000) as client:
+        response = client.post(
+            "/v1/rules/check", content=chunks(), headers={"content-type": "application/json"}
+        )
     assert "content-length" not in response.request.headers
     assert_problem(response, 413)
 
 
-def test_too_many_and_too_large_files_are_named() -> None:
-    client = TestClient(create_app(Settings(max_rule_files=2, max_rule_file_bytes=100)))
-    response = client.post(
-        "/v1/rules/check",
-        json={"files": {"a.rules": "", "b.rules": "# 年" * 40, "c.rules": ""}},
-    )
+def test_too_many_and_too_large_files_are_named(tmp_path: Path) -> None:
+    with operator_client(tmp_path, max_rule_files=2, max_rule_file_bytes=100) as client:
+        response = client.post(
+            "/v1/rules/check",
+            json={"files": {"a.rules": "", "b.rules": "# 年" * 40, "c.rules": ""}},
+        )
     body = assert_problem(response, 422)
     assert [(e["location"], e["type"], e["detail"]) for e in body["errors"]] == [
         (["body", "files"], "too_many_files", "at most 2 files may be checked at once, not 3"),
@@ -234,5 +252,5 @@ def test_nothing_is_built_at_import_and_settings_come_from_the_environment() -> 
     assert settings == Settings(max_body_bytes=2048, redis_url=None)
     with pytest.raises(SettingsError, match="ARBITER_MAX_RULE_FILES must be an integer"):
         load_settings({"ARBITER_MAX_RULE_FILES": "many"})
-    app = create_app(settings)
-    assert app.state.settings is settings
+    app = create_app(replace(settings, database_url="sqlite:///:memory:"))
+    assert app.state.settings.max_body_bytes == 2048
