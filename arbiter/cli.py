@@ -203,16 +203,23 @@ def fmt(
     if problems:
         typer.echo(render_all(problems, sources), err=True)
         raise typer.Exit(1)
-    unformatted: list[str] = []
+    # Format everything first: a file with a syntax error stops the run before any is written.
+    changed: dict[str, str] = {}
+    broken = False
     for name, text in sources.items():
         formatted, diagnostics = format_source(text, name)
         if formatted is None:
             typer.echo(render_all(diagnostics, {name: text}), err=True)
-            raise typer.Exit(1)
-        if formatted != text:
-            unformatted.append(name)
-            if not check_only:
-                Path(name).write_text(formatted, encoding="utf-8")
+            broken = True
+        elif formatted != text:
+            changed[name] = formatted
+    if broken:
+        typer.echo("nothing was rewritten: fix the syntax errors first", err=True)
+        raise typer.Exit(1)
+    unformatted = list(changed)
+    if not check_only:
+        for name, formatted in changed.items():
+            Path(name).write_text(formatted, encoding="utf-8")
     verb = "would reformat" if check_only else "reformatted"
     for name in unformatted:
         typer.echo(f"{verb} {name}")

@@ -130,5 +130,8 @@ class Money:
         return f"{self.amount} {self.currency}"
 
     def to_json(self) -> dict[str, str]:
-        """JSON carries amounts as strings."""
-        return {"amount": str(self.amount), "currency": self.currency}
+        """JSON carries amounts as strings, at least to the cent ("30.00", "0.125")."""
+        amount = self.amount
+        if amount.as_tuple().exponent > -2:  # type: ignore[operator]
+            amount = amount.quantize(CENT)
+        return {"amount": str(amount), "currency": self.currency}

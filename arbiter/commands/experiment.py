@@ -27,6 +27,7 @@ from arbiter.dsl.diagnostics import render_all, summary
 from arbiter.dsl.model import Experiment
 from arbiter.engine.experiment_stats import Interval
 from arbiter.errors import ArbiterError
+from arbiter.money import CENT
 
 if TYPE_CHECKING:
     from arbiter.platform.db import UnitOfWork
@@ -48,7 +49,6 @@ Paths = Annotated[
 By = Annotated[str, typer.Option("--by", help="Who makes the change (recorded).")]
 Why = Annotated[str, typer.Option("--why", help="Why (recorded).")]
 T = TypeVar("T")
-CENT = Decimal("0.01")
 
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,15 +78,18 @@ class BoundedLog:
         # deque.append and popleft are atomic: no lock, so a decision never waits for the
         # writer. Racing appends may overshoot the capacity by a few records, which is harmless.
         self._records: deque[LogRecord] = deque()
+        self._counting = threading.Lock()  # guards only the two counters, never the deque
         self.appended = 0
         self.dropped = 0
 
     def append(self, record: LogRecord) -> None:
         if len(self._records) >= self.capacity:
-            self.dropped += 1
+            with self._counting:
+                self.dropped += 1
             return
         self._records.append(record)
-        self.appended += 1
+        with self._counting:
+            self.appended += 1
 
     def drain(self, limit: int = 1_000) -> list[LogRecord]:
         drained: list[LogRecord] = []

@@ -140,7 +140,7 @@ class Engine:
         program = ruleset.program
         declared = program.scenes.get(scene)
         if declared is None:
-            raise UnknownScene(f"unknown scene `{scene}`; scenes: {', '.join(sorted(program.scenes))}")
+            raise UnknownScene(f"unknown scene `{scene}`; scenes: {', '.join(sorted(program.scenes)) or 'none declared'}")
         if client is not None and declared.clients is not None and client not in declared.clients:
             raise ClientNotAllowed(f"client `{client}` may not call scene `{scene}`")
         if access is not None and declared.access not in (access, "both"):

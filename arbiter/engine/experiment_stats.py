@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from arbiter.money import CENT
+
 SRM_THRESHOLD = 0.001
-CENT = Decimal("0.01")
 
 _GAMMA_EPS = 1e-15
 _GAMMA_TINY = 1e-300

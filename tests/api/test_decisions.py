@@ -30,7 +30,7 @@ def test_a_new_user_in_the_control_group_gets_the_v1_gift(api: Api) -> None:
         "scene": "home_popup",
         "effects": [
             {"type": "show", "content": "newbie_gift_pack", "slot": "home_popup"},
-            {"type": "grant_coupon", "template": "newbie_30", "amount": {"amount": "30", "currency": "CNY"},
+            {"type": "grant_coupon", "template": "newbie_30", "amount": {"amount": "30.00", "currency": "CNY"},
              "valid_for": 604800},
         ],
         "fired": ["home_popup_v1.new_user_gift"],
@@ -116,7 +116,9 @@ def test_trial_prices_a_phone_in_season_exactly(api: Api) -> None:
         ("phone_item_cut", "200.00", "per unit"),
         ("platform_every_cut", "100.00", "3799.00 is 18 x 200, capped at 100"),
     ]
-    assert result["gifts"] == [{"promotion": "phone_gift", "sku": "SKU-EARBUDS-1", "value": cny("199")}]
+    assert result["gifts"] == [
+        {"promotion": "phone_gift", "sku": "SKU-EARBUDS-1", "value": cny("199.00"), "funding": {"merchant": "199.00"}}
+    ]
     assert {x["promotion"]: x["reason"] for x in result["not_applied"]}["phone_presale"] == "outside window"
     assert (result["hints"], result["presale"], result["combinations"]) == ([], [], 4)
 

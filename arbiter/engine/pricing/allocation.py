@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
-CENT = Decimal("0.01")
+from arbiter.money import CENT
 
 
 def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:

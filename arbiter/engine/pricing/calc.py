@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from arbiter.dsl.model import Promotion, Tier
-from arbiter.engine.pricing.allocation import CENT, allocate
+from arbiter.engine.pricing.allocation import allocate
+from arbiter.money import CENT
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,7 +193,11 @@ class TrialResult:
                 for x in self.not_applied
             ],
             "hints": [{"promotion": h.promotion, "text": h.text} for h in self.hints],
-            "gifts": [{"promotion": g.promotion, "sku": g.sku, "value": m(g.value)} for g in self.gifts],
+            "gifts": [
+                {"promotion": g.promotion, "sku": g.sku, "value": m(g.value),
+                 "funding": {funder: str(amount) for funder, amount in g.funding}}
+                for g in self.gifts
+            ],
             "presale": [
                 {"promotion": p.promotion, "line": p.line, "deposit": m(p.deposit), "balance": m(p.balance)}
                 for p in self.presale

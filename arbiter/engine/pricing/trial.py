@@ -19,7 +19,7 @@ from arbiter.clock import Clock
 from arbiter.dsl.compiler import CompiledPromotion, Ruleset
 from arbiter.dsl.model import Promotion
 from arbiter.dsl.runtime import EvaluationError
-from arbiter.engine.pricing.allocation import CENT, allocate, split_units
+from arbiter.engine.pricing.allocation import allocate, split_units
 from arbiter.engine.pricing.calc import Missed, State, Taken, compute, reached_tier
 from arbiter.engine.pricing.model import (
     Allocation,
@@ -37,7 +37,7 @@ from arbiter.engine.pricing.model import (
 )
 from arbiter.engine.pricing.search import Candidate, application_order, may_combine, search
 from arbiter.errors import InvalidInput
-from arbiter.money import to_decimal
+from arbiter.money import CENT, to_decimal
 
 MAX_QUANTITY = 10_000  # units of one line; beyond it a cart is not a purchase
 

@@ -142,7 +142,6 @@ def test_the_trial_finds_the_brute_force_optimum(case: tuple[str, tuple[CartLine
     assert sorted(a.promotion for a in priced.applied) == sorted(expected[3]), rules
 
     # Invariants of the result.
-    assert priced.payable == priced.list_total - priced.savings
     for applied in priced.applied:
         allocated = [a for line in priced.lines for a in line.allocations if a.promotion == applied.promotion]
         assert sum((a.amount for a in allocated), Decimal(0)) == applied.discount
