@@ -40,7 +40,7 @@ from arbiter.engine.experiments import (
 from arbiter.engine.explain import explain_strategy
 from arbiter.engine.lists import InMemoryLists, ListReader, ListStore
 from arbiter.engine.stores import StoreUnavailable
-from arbiter.engine.strategies import run_strategy
+from arbiter.engine.strategies import NOTHING, run_strategy
 from arbiter.engine.velocity import InMemoryVelocity, VelocityReader, VelocityStore
 from arbiter.errors import ArbiterError
 
@@ -167,6 +167,8 @@ class Engine:
             outcome = run_strategy(ruleset, chosen, ctx)
         except (EvaluationError, StoreUnavailable) as exc:
             reason = exc.message if isinstance(exc, EvaluationError) else f"a store is unavailable: {exc}"
+            # Explaining a failed decision matters most: show every rule and what failed.
+            failed_trace = explain_strategy(program, program.strategies[chosen], ctx, NOTHING) if explain else ()
             decision = Decision(
                 scene,
                 tuple(effect.evaluate({}) for effect in ruleset.fallbacks[scene]),
@@ -180,6 +182,7 @@ class Engine:
                 failure_policy=declared.on_failure,
                 reason=reason,
                 latency_us=(self._timer() - started) * 1e6,
+                trace=failed_trace,
             )
             self._append(decision, ctx, now)
             return decision

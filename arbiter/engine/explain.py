@@ -68,14 +68,16 @@ def explain_strategy(
     first_fired = outcome.fired[0] if outcome.fired else None
     groups_taken: dict[str, str] = {}
     for rule in strategy.rules:
-        matched = rule.id in outcome.matched
-        if strategy.hit == "first":
+        # Every rule's condition is evaluated here, even those the decision did not need to
+        # look at, so an operator sees which lower rules would also have matched.
+        matched, failure = _holds(rule.when, ctx, program)
+        if failure is not None:
+            note = f"could not be evaluated: {failure}"
+        elif strategy.hit == "first":
             if rule.id in fired:
                 note = "matched: the highest-priority match fires"
             elif matched:
-                note = f"matched, but `{first_fired}` fired first"
-            elif first_fired is not None and _after(strategy, rule.id, first_fired):
-                note = f"not evaluated: `{first_fired}` fired first"
+                note = f"matched, but `{first_fired}` fired first" if first_fired else "matched"
             else:
                 note = "did not match"
         elif strategy.hit == "all":
@@ -86,7 +88,7 @@ def explain_strategy(
             elif matched and rule.group is not None:
                 note = f"matched, but excluded by `{groups_taken.get(rule.group, '?')}` in group \"{rule.group}\""
             else:
-                note = "did not match"
+                note = "matched" if matched else "did not match"
         else:
             note = f"matched: +{rule.score}" if matched else "did not match"
         parts = trace_expression(rule.when, ctx, program) if rule.when is not None else ()
@@ -96,6 +98,10 @@ def explain_strategy(
     return tuple(traces)
 
 
-def _after(strategy: Strategy, rule_id: str, first_fired: str) -> bool:
-    order = [r.id for r in strategy.rules]
-    return order.index(rule_id) > order.index(first_fired)
+def _holds(when: n.Expr | None, ctx: Mapping[str, Any], program: Program) -> tuple[bool, str | None]:
+    if when is None:
+        return True, None
+    try:
+        return bool(evaluate(when, ctx, program)), None
+    except EvaluationError as exc:
+        return False, exc.message
