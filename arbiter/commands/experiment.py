@@ -51,8 +51,6 @@ Why = Annotated[str, typer.Option("--why", help="Why (recorded).")]
 T = TypeVar("T")
 
 
-
-
 def _experiment(name: str, paths: list[Path] | None) -> Experiment:
     paths = paths or [Path("rules")]
     result = check_paths(existing_rule_paths(paths))

@@ -44,8 +44,6 @@ Why = Annotated[str, typer.Option("--why", help="Why (recorded with the version)
 T = TypeVar("T")
 
 
-
-
 def _run(action: Callable[[UnitOfWork], T]) -> T:
     """Run a use case; its refusals become messages and exit statuses."""
     from arbiter.platform.rules.service import RulesRejected, UnchangedRules
@@ -126,7 +124,7 @@ def publish(
 
 @app.command()
 def rollback(
-    number: Annotated[int, typer.Argument(help="The version to publish again.")],
+    number: Annotated[int, typer.Argument(help="The version to publish again.", min=1, max=2**31 - 1)],
     by: By,
     why: Why,
 ) -> None:
@@ -145,8 +143,8 @@ def rollback(
 
 @app.command()
 def diff(
-    a: Annotated[int, typer.Argument(help="The version to compare from.")],
-    b: Annotated[int, typer.Argument(help="The version to compare to.")],
+    a: Annotated[int, typer.Argument(help="The version to compare from.", min=1, max=2**31 - 1)],
+    b: Annotated[int, typer.Argument(help="The version to compare to.", min=1, max=2**31 - 1)],
     format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """What version B adds (+), removes (-) and changes (~) relative to version A."""

@@ -37,8 +37,6 @@ class ParseState:
 STATE: ContextVar[ParseState] = ContextVar("arbiter_dsl_parse_state")
 
 
-
-
 def _parse_datetime(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:

@@ -24,7 +24,7 @@ from arbiter.dsl.model import (
     Condition,
     Program,
 )
-from arbiter.dsl.parser import parse
+from arbiter.dsl.parser import MAX_FILE_BYTES, parse
 from arbiter.dsl.schema import (
     KEYWORDS,
     TOP_LEVEL,
@@ -51,12 +51,17 @@ class CheckResult:
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
     """The `.rules` files named or found under the given paths, in a stable order."""
     found: list[Path] = []
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob(f"*{RULE_SUFFIX}") if p.is_file()))
-        else:
-            found.append(path)
+        candidates = sorted(p for p in path.rglob(f"*{RULE_SUFFIX}") if p.is_file()) if path.is_dir() else [path]
+        for candidate in candidates:
+            # The same file named twice (rules/ and rules/x.rules, or a relative and an
+            # absolute path) is read once: otherwise every declaration in it is "duplicate".
+            resolved = candidate.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                found.append(candidate)
     return found
 
 
@@ -68,12 +73,18 @@ def read_sources(paths: Iterable[str | Path]) -> tuple[dict[str, str], list[Diag
         name = str(path)
         span = n.Span(name, 1, 1, 1, 1)
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:  # refused before it is read
+                problems.append(Diagnostic("dsl.limit.file_size", f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                                           n.Span(name, 1, 1, 1, 2), hint="split the rules over several files"))
+                continue
             data = path.read_bytes()
         except OSError as exc:
             problems.append(Diagnostic("dsl.file.unreadable", f"cannot read the file: {exc.strerror or exc}", span))
             continue
         try:
-            sources[name] = data.decode("utf-8")
+            # Editors on some systems start UTF-8 files with a byte-order mark: not part of the rules.
+            sources[name] = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1

@@ -18,9 +18,9 @@ from typing import Any
 from arbiter.dsl import nodes as n
 from arbiter.dsl import runtime as rt
 from arbiter.dsl.context import LISTS_KEY, NOW_KEY, VELOCITY_KEY
-from arbiter.dsl.exprcheck import feature_of
 from arbiter.dsl.functions import FUNCTIONS
 from arbiter.dsl.model import Program
+from arbiter.dsl.walk import feature_of
 
 # Failures that send compiled code to the interpreter, which reports them precisely.
 FALLBACK = (KeyError, TypeError, ArithmeticError, ValueError, AttributeError, IndexError)

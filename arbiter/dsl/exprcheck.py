@@ -26,12 +26,12 @@ from arbiter.dsl.operators import (
 )
 from arbiter.dsl.schema import EVENTS, NAMESPACES
 from arbiter.dsl.suggest import did_you_mean, suggest
+from arbiter.dsl.walk import children, feature_of
 
 # Static bound on the work one expression may do: each quantifier over a context list
 # multiplies the cost of its body by the longest list the context may carry.
 MAX_COST = 1_000_000
 LIST_COST = t.MAX_CONTEXT_LIST
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,38 +562,6 @@ class ExpressionChecker(OperatorTyping):
             if total > MAX_COST * 10:
                 break
         return total
-
-
-def feature_of(e: n.Velocity, type_: t.Type) -> Feature:
-    """The feature a velocity expression reads; its canonical text is its id."""
-    from arbiter.dsl.printer import format_expr  # printer -> parser; imported late to stay light
-
-    return Feature(format_expr(e), e.kind, e.event, e.measure, e.key, e.window, type_)
-
-
-def children(e: n.Expr) -> tuple[n.Expr, ...]:
-    match e:
-        case n.ListLit():
-            return e.items
-        case n.RecordLit():
-            return tuple(v for _, v in e.fields)
-        case n.Call():
-            return tuple(a.value for a in e.args)
-        case n.Unary():
-            return (e.operand,)
-        case n.BoolOp():
-            return e.operands
-        case n.Binary():
-            return (e.left, e.right)
-        case n.Between():
-            return (e.value, e.low, e.high)
-        case n.Quantifier():
-            return (e.source,) + ((e.where,) if e.where is not None else ())
-        case n.Aggregate():
-            return (e.value, e.source) + ((e.where,) if e.where is not None else ())
-        case n.Velocity():
-            return ((e.measure,) if e.measure is not None else ()) + (e.key,)
-    return ()
 
 
 def _literal_hint(param: t.Type, node: n.Expr) -> str | None:

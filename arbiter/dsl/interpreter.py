@@ -14,9 +14,9 @@ from typing import Any
 from arbiter.dsl import nodes as n
 from arbiter.dsl import runtime as rt
 from arbiter.dsl.context import LISTS_KEY, NOW_KEY, VELOCITY_KEY
-from arbiter.dsl.exprcheck import feature_of
 from arbiter.dsl.functions import FUNCTIONS
 from arbiter.dsl.model import MISSING, Program
+from arbiter.dsl.walk import feature_of
 
 
 def evaluate(expr: n.Expr, ctx: Mapping[str, Any], program: Program) -> Any:

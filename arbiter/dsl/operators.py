@@ -17,7 +17,6 @@ def is_number_literal(node: n.Expr) -> bool:
     return isinstance(node, n.IntLit) or (isinstance(node, n.DecimalLit) and not node.percent)
 
 
-
 class OperatorTyping:
     """The operator half of the expression checker (`exprcheck.ExpressionChecker`)."""
 
@@ -172,7 +171,6 @@ class OperatorTyping:
             return t.UNKNOWN
         self._error("dsl.type.mismatch", f"cannot apply `{op}` to {describe(a)} and {describe(b)}", e.span, None)
         return t.UNKNOWN
-
 
 
 def describe(type_: t.Type) -> str:

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from arbiter.dsl import nodes as n
-from arbiter.dsl.exprcheck import children
 from arbiter.dsl.interpreter import evaluate
 from arbiter.dsl.model import Program, Strategy
 from arbiter.dsl.runtime import EvaluationError, output
+from arbiter.dsl.walk import children
 from arbiter.engine.decision import ExprTrace, RuleTrace
 from arbiter.engine.strategies import Outcome
 
