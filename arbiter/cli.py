@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from arbiter.clock import FixedClock, SystemClock
+from arbiter.commands.backtest import backtest_command
 from arbiter.commands.common import existing_rule_paths, fail
 from arbiter.commands.experiment import app as experiment_app
 from arbiter.commands.keys import app as keys_app
@@ -227,6 +228,7 @@ def fmt(
     raise typer.Exit(1 if check_only and unformatted else 0)
 
 
+app.command("backtest")(backtest_command)
 app.add_typer(rules_app, name="rules", help="Publish, roll back, diff and list ruleset versions.")
 app.add_typer(experiment_app, name="experiment", help="Report on A/B experiments; start and stop them.")
 app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")

@@ -31,7 +31,7 @@ from arbiter.dsl.diagnostics import render_all
 from arbiter.dsl.exprcheck import ExpressionChecker
 from arbiter.dsl.gcpause import collector_paused
 from arbiter.dsl.interpreter import evaluate
-from arbiter.dsl.model import MISSING, Program, Promotion, Rule, Strategy
+from arbiter.dsl.model import MISSING, Feature, Program, Promotion, Rule, Strategy
 from arbiter.dsl.parser import parse_expression
 from arbiter.errors import ArbiterError
 
@@ -109,6 +109,15 @@ class CompiledPromotion:
     goods: CompiledExpr | None
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledFeature:
+    """A velocity feature with its key and measured value compiled, for recording events."""
+
+    feature: Feature
+    key: CompiledExpr
+    measure: CompiledExpr | None
+
+
 @dataclass(frozen=True)
 class Ruleset:
     """A compiled program: immutable, identified by the hash of its sources."""
@@ -120,6 +129,7 @@ class Ruleset:
     fallbacks: Mapping[str, tuple[CompiledEffect, ...]]  # scene -> fallback effects
     bands: Mapping[str, tuple[tuple[CompiledEffect, ...], ...]]  # strategy -> effects per band
     promotions: Mapping[str, CompiledPromotion]
+    features: Mapping[str, CompiledFeature]
     _compiler: Compiler = field(repr=False, compare=False)
     _shape: ContextShape = field(repr=False, compare=False)
 
@@ -170,9 +180,15 @@ def _compile(program: Program) -> Ruleset:
         )
         for name, p in program.promotions.items()
     }
+    features = {
+        name: CompiledFeature(
+            f, compiler.expression(f.key), compiler.expression(f.measure) if f.measure is not None else None
+        )
+        for name, f in program.features.items()
+    }
     return Ruleset(
-        program, source_hash(program.sources), conditions, strategies, fallbacks, bands, promotions, compiler,
-        ContextShape(program.tags),
+        program, source_hash(program.sources), conditions, strategies, fallbacks, bands, promotions, features,
+        compiler, ContextShape(program.tags),
     )
 
 

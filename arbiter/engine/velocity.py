@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from arbiter.dsl import types as t
 from arbiter.dsl.compiler import Ruleset
-from arbiter.dsl.interpreter import evaluate
 from arbiter.dsl.model import Feature
 from arbiter.dsl.runtime import EvaluationError
 
@@ -106,14 +105,26 @@ def record_event(
 ) -> int:
     """Feed one event to every feature it concerns; returns how many it fed. A feature whose
     key or value the event does not carry is skipped for that event."""
-    ctx = ruleset.prepare(context, now=at)
+    return record_prepared(ruleset, store, kind, ruleset.prepare(context, now=at), at, event_id)
+
+
+def record_prepared(
+    ruleset: Ruleset,
+    store: VelocityStore,
+    kind: str,
+    ctx: Mapping[str, Any],
+    at: datetime,
+    event_id: str,
+) -> int:
+    """`record_event` for a context already prepared (a backtest prepares each event once)."""
     fed = 0
-    for feature in ruleset.program.features.values():
+    for compiled in ruleset.features.values():
+        feature = compiled.feature
         if feature.kind == "count" and feature.event != kind:
             continue
         try:
-            key = evaluate(feature.key, ctx, ruleset.program)
-            value = evaluate(feature.measure, ctx, ruleset.program) if feature.measure is not None else 1
+            key = compiled.key.fn(ctx)
+            value = compiled.measure.fn(ctx) if compiled.measure is not None else 1
         except EvaluationError:
             continue
         store.add(feature, str(key), at, value, event_id)
