@@ -11,4 +11,5 @@ import arbiter.platform.experiments.models  # noqa: F401
 import arbiter.platform.idempotency.models  # noqa: F401
 import arbiter.platform.keys.models  # noqa: F401
 import arbiter.platform.promotions.models  # noqa: F401
+import arbiter.platform.risk.models  # noqa: F401
 import arbiter.platform.rules.models  # noqa: F401
