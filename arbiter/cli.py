@@ -18,6 +18,7 @@ import typer
 from arbiter.clock import FixedClock, SystemClock
 from arbiter.commands.backtest import backtest_command
 from arbiter.commands.common import existing_rule_paths, fail
+from arbiter.commands.db import app as db_app
 from arbiter.commands.experiment import app as experiment_app
 from arbiter.commands.keys import app as keys_app
 from arbiter.commands.rules import app as rules_app
@@ -232,6 +233,7 @@ app.command("backtest")(backtest_command)
 app.add_typer(rules_app, name="rules", help="Publish, roll back, diff and list ruleset versions.")
 app.add_typer(experiment_app, name="experiment", help="Report on A/B experiments; start and stop them.")
 app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")
+app.add_typer(db_app, name="db", help="Upgrade the database schema; show its revision.")
 
 
 def main() -> None:

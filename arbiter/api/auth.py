@@ -31,6 +31,11 @@ from arbiter.platform.db import UnitOfWork
 from arbiter.platform.keys import service as keys
 from arbiter.platform.keys.models import ADMIN, ROLES
 
+REFUSALS = {
+    401: "No API key, or not a valid one.",
+    403: "The key's role may not make this call.",
+    429: "Too many requests for this key; `Retry-After` says when to retry.",
+}
 CACHE_LIMIT = 10_000  # cached key rows; past it the cache starts afresh
 
 
@@ -188,6 +193,13 @@ def document_roles(schema: dict[str, Any], roles: dict[tuple[str, str], frozense
         ordered = [role for role in ROLES if role in admitted]
         operation["x-roles"] = ordered
         operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        # Every route with roles may refuse the key, its role or its rate, whatever it declares.
+        responses = operation.setdefault("responses", {})
+        for status, why in REFUSALS.items():
+            responses.setdefault(str(status), {
+                "description": why,
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            })
         line = "**Roles:** " + ", ".join(f"`{role}`" for role in ordered) + "."
         operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{line}".lstrip()
     return schema

@@ -105,7 +105,9 @@ class Problem(BaseModel):
 
 
 class ValidationProblem(Problem):
-    errors: list[FieldError]
+    # Only a request that fails validation lists fields; a 422 refused by a business rule
+    # (an amount that is not whole cents, rules that do not check) says why in `detail`.
+    errors: list[FieldError] = Field(default_factory=list)
 
 
 def problem(
@@ -191,8 +193,16 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return validation_problem(request, errors)
 
 
+# What FastAPI raises (as a 400) for a body it cannot decode at all, e.g. bytes that are not UTF-8.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        # The same answer as any other body that is not JSON: a 422 validation problem.
+        return validation_problem(request, [{"loc": ("body",), "type": "json_invalid", "msg": "",
+                                             "ctx": {"error": "not UTF-8 text"}}])
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem(request, exc.status_code, detail=detail, headers=exc.headers)
 

@@ -27,6 +27,9 @@ MAX_CART_LINES = 200
 MAX_COUPONS = 50
 MAX_TAGS_PER_LINE = 50
 MAX_CODES = 10_000
+# Numbers stored in integer columns (version numbers, counts): PostgreSQL's `integer` and
+# what SQLite binds; a larger one would fail in the driver as a 500 instead of a 422.
+MAX_INT = 2**31 - 1
 
 BUCKETS_LIMIT = 100_000  # in-memory buckets; past it, full (idle) buckets are dropped
 

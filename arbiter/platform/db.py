@@ -2,7 +2,8 @@
 `ARBITER_DATABASE_URL` names it. Factories only: nothing is created at import time.
 
 Each platform module declares its tables in its own `models.py` on the shared SQLModel
-metadata; `create_schema` creates whatever is missing (migrations arrive with the service).
+metadata; `create_schema` creates whatever is missing (tests, embedded defaults), and
+deployed databases move with the Alembic migrations in `migrations/` (`arbiter db upgrade`).
 """
 
 from __future__ import annotations

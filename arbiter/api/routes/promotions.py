@@ -22,6 +22,7 @@ from arbiter.api.auth import Principal, requires
 from arbiter.api.dependencies import PrincipalDep, ServicesDep
 from arbiter.api.errors import ApiProblem, problem_responses
 from arbiter.api.idempotency import IdempotencyDep
+from arbiter.api.limits import MAX_INT
 from arbiter.api.wiring import Services
 from arbiter.money import Money
 from arbiter.platform.audit import service as audit
@@ -114,7 +115,7 @@ class BudgetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     total: str = Field(pattern=AMOUNT)
     currency: Currency = "CNY"
-    uses: int | None = Field(default=None, ge=0, description="How many orders may use it (none: no limit).")
+    uses: int | None = Field(default=None, ge=0, le=MAX_INT, description="How many orders may use it (none: no limit).")
 
 
 class BudgetOut(BaseModel):
@@ -137,9 +138,9 @@ class ShopTemplateIn(BaseModel):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     days_after_claim: int | None = Field(default=None, ge=1, le=3650)
-    claim_limit: int | None = Field(default=1, ge=0, description="Per user; null: no limit.")
-    device_limit: int | None = Field(default=None, ge=0)
-    stock: int | None = Field(default=None, ge=0, description="In total; null: no limit.")
+    claim_limit: int | None = Field(default=1, ge=0, le=MAX_INT, description="Per user; null: no limit.")
+    device_limit: int | None = Field(default=None, ge=0, le=MAX_INT)
+    stock: int | None = Field(default=None, ge=0, le=MAX_INT, description="In total; null: no limit.")
 
 
 class TemplateIn(ShopTemplateIn):

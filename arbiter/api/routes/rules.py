@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arbiter.api.auth import requires
 from arbiter.api.dependencies import PrincipalDep, ServicesDep, SettingsDep
 from arbiter.api.errors import problem_responses
+from arbiter.api.limits import MAX_INT
 from arbiter.api.wiring import Services
 from arbiter.dsl.checker import check_sources
 from arbiter.dsl.diagnostics import Diagnostic, summary
@@ -89,7 +90,7 @@ class PublishRequest(CheckRequest):
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The version whose rules to serve again (as a new version).")
+    version: int = Field(ge=1, le=MAX_INT, description="The version whose rules to serve again (as a new version).")
     why: str = WHY
 
 
@@ -284,7 +285,7 @@ def router() -> APIRouter:
     @api.post("/drafts/{number}/publish", summary="Publish a draft",
               dependencies=[requires(OPERATOR)], responses=writes | problem_responses(404))
     def publish_draft(
-        number: Annotated[int, Path(ge=1)],
+        number: Annotated[int, Path(ge=1, le=MAX_INT)],
         request: Annotated[WhyRequest, Body(openapi_examples=DRAFT_PUBLISH_EXAMPLES)],
         principal: PrincipalDep,
         services: ServicesDep,
@@ -304,7 +305,7 @@ def router() -> APIRouter:
 
     @api.get("/versions/{number}", summary="One ruleset version with its files",
              dependencies=[requires(OPERATOR, ANALYST)], responses=reads)
-    def get_version(number: Annotated[int, Path(ge=1)], services: ServicesDep) -> VersionDetail:
+    def get_version(number: Annotated[int, Path(ge=1, le=MAX_INT)], services: ServicesDep) -> VersionDetail:
         with UnitOfWork(services.database) as uow:
             version = rules.get(uow, number)
         return VersionDetail(**version_out(version).model_dump(), sources=dict(version.sources))
@@ -313,8 +314,8 @@ def router() -> APIRouter:
              dependencies=[requires(OPERATOR, ANALYST)], responses=reads)
     def diff(
         services: ServicesDep,
-        a: Annotated[int, Query(alias="from", ge=1, description="The older version.")],
-        b: Annotated[int, Query(alias="to", ge=1, description="The newer version.")],
+        a: Annotated[int, Query(alias="from", ge=1, le=MAX_INT, description="The older version.")],
+        b: Annotated[int, Query(alias="to", ge=1, le=MAX_INT, description="The newer version.")],
     ) -> DiffOut:
         """Declarations `to` adds, removes and changes relative to `from`."""
         with UnitOfWork(services.database) as uow:
