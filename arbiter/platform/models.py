@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import arbiter.platform.audit.models  # noqa: F401
 import arbiter.platform.decisions.models  # noqa: F401
+import arbiter.platform.events.models  # noqa: F401
 import arbiter.platform.experiments.models  # noqa: F401
 import arbiter.platform.idempotency.models  # noqa: F401
 import arbiter.platform.keys.models  # noqa: F401

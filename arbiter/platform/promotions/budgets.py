@@ -33,16 +33,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from arbiter.clock import Clock
 from arbiter.errors import ArbiterError, CurrencyMismatch, InvalidInput
 from arbiter.money import Money
-from arbiter.platform.promotions.models import (
-    BUDGETS,
-    RESERVATIONS,
-    USAGE,
-    Amount,
-    exact,
-    tidy,
-    utc,
-)
-from arbiter.platform.promotions.sql import insert_if_absent, upsert, write_lock
+from arbiter.platform.columns import Amount, exact, tidy, utc
+from arbiter.platform.promotions.models import BUDGETS, RESERVATIONS, USAGE
+from arbiter.platform.sql import insert_if_absent, upsert, write_lock
 
 STRICT = "strict"
 PARTIAL = "partial"

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from arbiter.errors import InvalidInput
 from arbiter.money import Money
-from arbiter.platform.promotions.models import NAME_LENGTH, exact, utc
+from arbiter.platform.columns import NAME_LENGTH, exact, utc
 
 SHOP = "shop"
 PLATFORM = "platform"

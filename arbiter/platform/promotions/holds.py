@@ -35,11 +35,12 @@ from arbiter.engine.pricing.model import (
     TrialResult,
 )
 from arbiter.money import Money
+from arbiter.platform.columns import as_utc, utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.promotions import service
 from arbiter.platform.promotions.budgets import BudgetStore, BudgetTerms, SqlBudgets
-from arbiter.platform.promotions.models import ORDERS, as_utc, utc
-from arbiter.platform.promotions.sql import insert_if_absent, write_lock
+from arbiter.platform.promotions.models import ORDERS
+from arbiter.platform.sql import insert_if_absent, write_lock
 
 # order statuses
 PLACING = "placing"

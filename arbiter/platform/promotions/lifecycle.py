@@ -28,9 +28,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
 from arbiter.dsl.model import Program, Promotion
+from arbiter.platform.columns import as_utc, utc
 from arbiter.platform.db import UnitOfWork
-from arbiter.platform.promotions.models import LIFECYCLES, TRANSITIONS, as_utc, utc
-from arbiter.platform.promotions.sql import insert_if_absent, write_lock
+from arbiter.platform.promotions.models import LIFECYCLES, TRANSITIONS
+from arbiter.platform.sql import insert_if_absent, write_lock
 
 DRAFT = "draft"
 SUBMITTED = "submitted"

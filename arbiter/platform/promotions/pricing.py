@@ -34,6 +34,7 @@ from arbiter.engine.pricing import BudgetView, Cart, TrialResult, trial
 from arbiter.engine.pricing.model import NotApplied
 from arbiter.errors import ArbiterError, CurrencyMismatch, InvalidInput
 from arbiter.money import Money
+from arbiter.platform.columns import MAX_AMOUNT, SCALE, utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.promotions import holds as h
 from arbiter.platform.promotions import lifecycle, registration, service
@@ -48,7 +49,7 @@ from arbiter.platform.promotions.budgets import (
 )
 from arbiter.platform.promotions.holds import Hold, Move
 from arbiter.platform.promotions.lifecycle import approve_all
-from arbiter.platform.promotions.models import CLAIMS, MAX_AMOUNT, SCALE, TEMPLATES, utc
+from arbiter.platform.promotions.models import CLAIMS, TEMPLATES
 
 __all__ = [
     "CouponOffer", "CouponPick", "LivePromotions", "Placed", "Quote", "Settled", "StoreBudgetView",

@@ -18,6 +18,7 @@ from typing import Any
 from arbiter.clock import Clock
 from arbiter.errors import CurrencyMismatch
 from arbiter.money import Money
+from arbiter.platform.columns import from_units, to_units, utc
 from arbiter.platform.promotions.budgets import (
     ALREADY_CONFIRMED,
     ALREADY_RELEASED,
@@ -35,7 +36,6 @@ from arbiter.platform.promotions.budgets import (
     check_total,
     previewed,
 )
-from arbiter.platform.promotions.models import from_units, to_units, utc
 
 DEFINE = """
 local current = redis.call('HGET', KEYS[1], 'currency')

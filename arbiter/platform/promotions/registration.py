@@ -24,10 +24,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from arbiter.dsl.model import Program
+from arbiter.platform.columns import as_utc, utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.promotions import lifecycle
-from arbiter.platform.promotions.models import REGISTRATIONS, as_utc, utc
-from arbiter.platform.promotions.sql import insert_if_absent, write_lock
+from arbiter.platform.promotions.models import REGISTRATIONS
+from arbiter.platform.sql import insert_if_absent, write_lock
 
 PENDING = "pending"
 APPROVED = "approved"

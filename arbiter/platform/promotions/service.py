@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arbiter.errors import ArbiterError, InvalidInput
 from arbiter.money import Money
+from arbiter.platform.columns import as_utc, utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.promotions import coupons as c
 from arbiter.platform.promotions.budgets import BudgetStore, BudgetTerms, Reservation, SqlBudgets
@@ -36,15 +37,8 @@ from arbiter.platform.promotions.coupons import (
     TemplateSpec,
     new_code,
 )
-from arbiter.platform.promotions.models import (
-    CLAIMS,
-    COUPONS,
-    OPERATIONS,
-    TEMPLATES,
-    as_utc,
-    utc,
-)
-from arbiter.platform.promotions.sql import (
+from arbiter.platform.promotions.models import CLAIMS, COUPONS, OPERATIONS, TEMPLATES
+from arbiter.platform.sql import (
     insert_if_absent,
     insert_many_if_absent,
     upsert,

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from arbiter.money import Money
+from arbiter.platform.columns import from_units
 from arbiter.platform.promotions import budgets as b
 from arbiter.platform.promotions.budgets import (
     BudgetState,
@@ -25,7 +26,7 @@ from arbiter.platform.promotions.budgets import (
     Reservation,
     Usage,
 )
-from arbiter.platform.promotions.models import RESERVATIONS, from_units
+from arbiter.platform.promotions.models import RESERVATIONS
 from arbiter.platform.promotions.redis_budgets import RedisBudgets, budget_keys
 
 DAY = date(2026, 11, 11)

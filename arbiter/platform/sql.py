@@ -1,5 +1,5 @@
-"""SQL building blocks shared by the budget store and the coupon use cases: the write lock
-that makes SQLite serialise writers, insert-if-absent and conditional upserts (one statement
+"""SQL building blocks shared by the platform modules: the write lock that makes SQLite serialise
+writers, insert-if-absent and conditional upserts (one statement
 each on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
