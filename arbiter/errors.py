@@ -33,3 +33,16 @@ class CurrencyMismatch(ArbiterError):
     """Two amounts in different currencies were combined."""
 
     code = "money.currency_mismatch"
+
+
+class NotFound(ArbiterError):
+    """The thing named does not exist (or is not the caller's to see)."""
+
+    code = "arbiter.not_found"
+
+
+class Conflict(ArbiterError):
+    """The request contradicts what was done before (a key reused with other fields, a state
+    that moved on)."""
+
+    code = "arbiter.conflict"

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbiter.dsl.diagnostics import summary
 from arbiter.engine.engine import ClientNotAllowed, UnknownScene, UnknownStrategy
-from arbiter.errors import ArbiterError, CurrencyMismatch, InvalidInput
+from arbiter.errors import ArbiterError, Conflict, CurrencyMismatch, InvalidInput, NotFound
 from arbiter.platform.experiments.service import ConflictingConversion
 from arbiter.platform.keys.service import KeyNotFound
 from arbiter.platform.rules.reload import NothingPublished
@@ -54,6 +54,8 @@ STATUS_BY_ERROR: tuple[tuple[type[ArbiterError], int], ...] = (
     (PublishConflict, 409),
     (ConflictingConversion, 409),
     (NothingPublished, 503),
+    (NotFound, 404),
+    (Conflict, 409),
 )
 
 
