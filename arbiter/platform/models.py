@@ -17,3 +17,4 @@ import arbiter.platform.promotions.models  # noqa: F401
 import arbiter.platform.risk.models  # noqa: F401
 import arbiter.platform.rules.models  # noqa: F401
 import arbiter.platform.suppliers.models  # noqa: F401
+import arbiter.platform.users.models  # noqa: F401
