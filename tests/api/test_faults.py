@@ -33,6 +33,7 @@ from arbiter.platform.db import UnitOfWork, create_schema, make_engine
 from arbiter.platform.idempotency.models import PENDING
 from arbiter.platform.idempotency.store import RECORDS
 from arbiter.platform.keys import service as keys
+from tests.conftest import in_ci
 
 from .conftest import Api, assert_problem, base_settings, postgres_schema, start_api, unique
 
@@ -100,7 +101,10 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
+        message = "redis-server is not installed: the Redis fault tests need a private server"
+        if in_ci():
+            pytest.fail(message, pytrace=False)  # under CI a missing server is a failure, never a skip
+        pytest.skip(message)
     redis = PrivateRedis()
     redis.start()
     try:

@@ -2,9 +2,10 @@
 
 A cart is lines (SKU, shop, quantity, unit list price, line and goods tags) plus the context
 the promotions' `when` conditions read. The result is the chosen combination, every line's
-payable and allocations (each with its funding), the savings, gifts, the presale split, why
-each other promotion was not applied, and hints ("add 23.00 more for ..."). Amounts inside
-are Decimals in the cart's currency; `Money` appears at the boundary (`to_json`).
+payable and allocations (each with its funding), the savings, gifts, the presale split and
+what is due now, why each other promotion was not applied, and hints ("add 23.00 more for
+..."). Amounts inside are Decimals in the cart's currency; `Money` appears at the boundary
+(`to_json`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any, Protocol
 
 from arbiter.money import Money
 
+# The line tag saying a presale line's deposit (定金) was paid: its balance may be paid now.
+DEPOSIT_PAID_TAG = "deposit_paid"
+
 
 @dataclass(frozen=True, slots=True)
 class CartLine:
@@ -26,6 +30,11 @@ class CartLine:
     quantity: int
     unit_price: Money
     tags: Mapping[str, Any] = field(default_factory=dict)  # line and goods tags (category, brand, ...)
+
+    @property
+    def deposit_paid(self) -> bool:
+        """Whether this presale line's deposit was paid (the `deposit_paid` tag is true)."""
+        return self.tags.get(DEPOSIT_PAID_TAG) is True
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +140,19 @@ class Gift:
 
 @dataclass(frozen=True, slots=True)
 class PresaleSplit:
+    """A presale line's payable split into its deposit and its balance (尾款, after the
+    deposit is counted at its inflated value). In the deposit phase the deposit is due now and
+    the balance later; in the balance phase the deposit was paid and the balance is due now."""
+
     promotion: str
     line: str
-    deposit: Decimal  # paid now
-    balance: Decimal  # paid later, after the deposit is counted at its inflated value
+    deposit: Decimal
+    balance: Decimal
+    phase: str = "deposit"  # deposit | balance
+
+    @property
+    def due_now(self) -> Decimal:
+        return self.deposit if self.phase == "deposit" else self.balance
 
 
 @dataclass(frozen=True)
@@ -153,6 +171,13 @@ class TrialResult:
 
     def money(self, amount: Decimal) -> Money:
         return Money(amount, self.currency)
+
+    @property
+    def due_now(self) -> Decimal:
+        """What the user pays now: the payable, less the balances of presale lines still in
+        their deposit phase (paid later) and the deposits already paid in the balance phase."""
+        later_or_before = sum((p.deposit + p.balance - p.due_now for p in self.presale), Decimal(0))
+        return self.payable - later_or_before
 
     def to_json(self) -> dict[str, Any]:
         def m(value: Decimal) -> dict[str, str]:
@@ -199,8 +224,10 @@ class TrialResult:
                 for g in self.gifts
             ],
             "presale": [
-                {"promotion": p.promotion, "line": p.line, "deposit": m(p.deposit), "balance": m(p.balance)}
+                {"promotion": p.promotion, "line": p.line, "phase": p.phase, "deposit": m(p.deposit),
+                 "balance": m(p.balance), "due_now": m(p.due_now)}
                 for p in self.presale
             ],
+            "due_now": m(self.due_now),
             "combinations": self.combinations,
         }

@@ -1,7 +1,8 @@
 """The price trial (试算): one function for the product page (到手价), the cart and checkout.
 
-It finds which promotions may apply to this cart (window, conditions, coupons held or
-claimable, per-user limits and budgets — read only, a trial consumes nothing), searches for
+It finds which promotions may apply to this cart (window — for a presale its deposit or
+balance phase, `presale.py` —, conditions, coupons held or claimable, per-user limits and
+budgets — read only, a trial consumes nothing), searches for
 the exact best combination (`search.py`), then explains the result: every line's payable and
 the share of each discount it carries (split further over its units and its funders), the
 savings, gifts, the presale split, why every other promotion was not applied, and hints such
@@ -19,6 +20,7 @@ from arbiter.clock import Clock
 from arbiter.dsl.compiler import CompiledPromotion, Ruleset
 from arbiter.dsl.model import Promotion
 from arbiter.dsl.runtime import EvaluationError
+from arbiter.engine.pricing import presale
 from arbiter.engine.pricing.allocation import allocate, split_units
 from arbiter.engine.pricing.calc import Missed, State, Taken, compute, reached_tier
 from arbiter.engine.pricing.model import (
@@ -111,7 +113,7 @@ def trial(
         not_applied=tuple(sorted(not_applied, key=lambda x: x.promotion)),
         hints=tuple(hints),
         gifts=tuple(_gifts(candidates, best.chosen)),
-        presale=tuple(_presale(candidates, best.chosen, priced)),
+        presale=tuple(_presale(candidates, best.chosen, priced, cart, now)),
         combinations=evaluated,
     )
 
@@ -199,7 +201,11 @@ def _eligibility(
 ) -> tuple[tuple[str, str] | None, tuple[int, ...]]:
     p = compiled.promotion
     start, end = p.window
-    if (start is not None and now < start) or (end is not None and now >= end):
+    if p.type == "presale":
+        phase, why = presale.phase(p, cart, now)
+        if phase is None:
+            return ("outside window", why), ()
+    elif (start is not None and now < start) or (end is not None and now >= end):
         return ("outside window", f"runs {start or '…'} to {end or '…'}"), ()
     if p.currency != currency:
         return ("not eligible", f"priced in {p.currency}, the cart in {currency}"), ()
@@ -218,6 +224,10 @@ def _eligibility(
         return ("not eligible", f"cannot evaluate its conditions: {exc.message}"), ()
     if not lines:
         return ("not eligible goods", "no line of the cart is covered"), ()
+    if p.type == "presale":
+        lines = presale.covered(p, cart, now, lines)
+        if not lines:
+            return ("not eligible goods", "no covered line has its deposit paid"), ()
     uses = budgets.uses_left(p.name, cart.user)
     if uses is not None and uses <= 0:
         return ("per-user limit", f"the user has had it {p.per_user or 'the allowed number of'} time(s)"), ()
@@ -323,20 +333,17 @@ def _gifts(candidates: list[Candidate], chosen: tuple[tuple[int, Taken], ...]) -
     for k, _ in chosen:
         p = candidates[k].promotion
         if p.type == "gift" and p.gift is not None:
-            value = p.gift_value or Decimal(0)
+            value = _q(p.gift_value or Decimal(0))
             funding = tuple(zip([f for f, _ in p.funding], allocate(value, [s for _, s in p.funding]), strict=True))
             gifts.append(Gift(p.name, p.gift, value, funding))
     return gifts
 
 
-def _presale(candidates: list[Candidate], chosen: tuple[tuple[int, Taken], ...], lines: list[PricedLine]) -> list[PresaleSplit]:
+def _presale(candidates: list[Candidate], chosen: tuple[tuple[int, Taken], ...], lines: list[PricedLine],
+             cart: Cart, now: datetime) -> list[PresaleSplit]:
     splits: list[PresaleSplit] = []
     for k, taken in chosen:
         p = candidates[k].promotion
-        if p.type != "presale":
-            continue
-        for i in sorted(taken.shares):
-            line = lines[i]
-            deposit = (p.deposit or Decimal(0)) * line.quantity
-            splits.append(PresaleSplit(p.name, line.id, _q(deposit), _q(line.payable - deposit)))
+        if p.type == "presale":
+            splits.extend(presale.splits(p, cart, now, list(taken.shares), lines))
     return splits

@@ -157,7 +157,9 @@ def decode_result(text: str) -> TrialResult:
         hints=tuple(Hint(h["promotion"], d(h["missing"]["amount"]) if "amount" in h["missing"] else int(h["missing"]["items"]),
                          h["text"]) for h in data["hints"]),
         gifts=tuple(Gift(g["promotion"], g["sku"], d(g["value"]), pairs(g["funding"])) for g in data["gifts"]),
-        presale=tuple(PresaleSplit(p["promotion"], p["line"], d(p["deposit"]), d(p["balance"]))
+        # results stored before presale phases were recorded are all from the deposit phase
+        presale=tuple(PresaleSplit(p["promotion"], p["line"], d(p["deposit"]), d(p["balance"]),
+                                   p.get("phase", "deposit"))
                       for p in data["presale"]),
         combinations=data["combinations"],
     )

@@ -7,6 +7,7 @@ SQLite, PostgreSQL (budgets commit with the order's record) and Redis (beside it
 from __future__ import annotations
 
 import copy
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from arbiter.clock import FixedClock
-from arbiter.engine.pricing import trial
+from arbiter.engine.pricing import Cart, CartLine, trial
 from arbiter.errors import InvalidInput
 from arbiter.money import Money
 from arbiter.platform.promotions import coupons as c
@@ -231,6 +232,20 @@ def test_the_priced_result_survives_storage_exactly() -> None:
                    clock=FixedClock(T0))
     assert priced.hints and priced.gifts and priced.lines[0].allocations
     assert h.decode_result(h.encode_result(priced)) == priced
+
+
+def test_a_presale_split_survives_storage_with_its_phase() -> None:
+    rules = compiled("promotion pre { type presale stacks all deposit 100 CNY deposit_value 200 CNY "
+                     "ends 2026-11-01T00:00:00Z balance_starts 2026-11-01T00:00:00Z }")
+    paid = Cart((CartLine("l1", "PHONE", "S1", 1, Money.of("3000.00"), {"deposit_paid": True}),), user="u1")
+    priced = trial(rules, paid, clock=FixedClock(T0))
+    assert [(s.phase, s.deposit, s.balance) for s in priced.presale] == [("balance", Decimal("100.00"), Decimal("2800.00"))]
+    stored = h.encode_result(priced)
+    assert h.decode_result(stored) == priced
+    # A result stored before phases were recorded was priced in the deposit phase.
+    legacy = json.loads(stored)
+    del legacy["presale"][0]["phase"]
+    assert [s.phase for s in h.decode_result(json.dumps(legacy)).presale] == ["deposit"]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "redis"])
