@@ -291,11 +291,13 @@ def _settle(uow: UnitOfWork, held: StockLock, to: str, now: datetime | None) -> 
     return True
 
 
-def release(uow: UnitOfWork, order_id: str, *, now: datetime | None = None) -> list[str]:
+def release(uow: UnitOfWork, order_id: str, *, line_prefix: str = "", now: datetime | None = None) -> list[str]:
     """Give back the stock an order still holds locked (cancelled before shipment); lines
-    already deducted stay so. The line ids released now (none on a repeat)."""
+    already deducted stay so. With `line_prefix`, only the lines whose ids start with it (one
+    shop's part of a checkout). The line ids released now (none on a repeat)."""
     write_lock(uow.session.connection())
-    return [h.line_id for h in locks_of(uow, order_id) if h.state == LOCKED and _settle(uow, h, RELEASED, now)]
+    return [h.line_id for h in locks_of(uow, order_id)
+            if h.state == LOCKED and h.line_id.startswith(line_prefix) and _settle(uow, h, RELEASED, now)]
 
 
 def deduct(uow: UnitOfWork, order_id: str, line_id: str | None = None, *,
