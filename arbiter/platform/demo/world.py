@@ -27,6 +27,7 @@ EARBUDS = "SKU-EARBUDS-1"  # the phone's gift
 WAREHOUSE = "WH-SH"
 STOCK_SUPPLIER, DROPSHIP_SUPPLIER, TOPUP_SUPPLIER = "sup-phone-stock", "sup-phone-direct", "sup-topup"
 PHONE_STOCK = 100
+EARBUDS_STOCK = 500
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def build(uow: UnitOfWork, platform: Platform, now: datetime) -> World:
     catalog.create_spu(uow, SpuSpec("SPU-EARBUDS", shop, "无线耳机", "accessory", "arbiter-mobile"))
     catalog.create_spu(uow, SpuSpec("SPU-TOPUP", shop, "话费充值", "top_up"))
     catalog.create_sku(uow, SkuSpec(PHONE, "SPU-PHONE-X1", _m("4299.00"), _m("3999.00"), _m("3100.00"),
-                                    {"storage": "128G"}, tags=("dropship_fallback",), max_per_user=2))
+                                    {"storage": "128G"}, max_per_user=2))
     catalog.create_sku(uow, SkuSpec(PHONE_DROPSHIP, "SPU-PHONE-X1", _m("4799.00"), _m("4599.00"), _m("3600.00"),
                                     {"storage": "256G"}, is_dropship=True, supplier=DROPSHIP_SUPPLIER))
     catalog.create_sku(uow, SkuSpec(EARBUDS, "SPU-EARBUDS", _m("199.00"), _m("199.00"), _m("60.00")))
@@ -64,7 +65,8 @@ def build(uow: UnitOfWork, platform: Platform, now: datetime) -> World:
     suppliers.onboard(uow, STOCK_SUPPLIER, "X1 手机总代", "stock_purchase", now=now)
     suppliers.onboard(uow, DROPSHIP_SUPPLIER, "X1 手机厂商直发", "dropship", now=now)
     suppliers.onboard(uow, TOPUP_SUPPLIER, "话费充值服务商", "realtime_api", settlement_days=7, now=now)
-    po = suppliers.create_purchase_order(uow, STOCK_SUPPLIER, WAREHOUSE, [(PHONE, PHONE_STOCK, _m("3100.00"))], now)
+    po = suppliers.create_purchase_order(uow, STOCK_SUPPLIER, WAREHOUSE, [
+        (PHONE, PHONE_STOCK, _m("3100.00")), (EARBUDS, EARBUDS_STOCK, _m("60.00"))], now)
     suppliers.receive_purchase_order(uow, po, now)
     uow.commit()
 

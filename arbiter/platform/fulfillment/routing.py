@@ -33,7 +33,10 @@ def route(uow: UnitOfWork, platform: Platform, view: SkuView, order: Any, quanti
     decision = platform.decisions.decide("fulfillment_route", context, client="fulfillment_service", access="embedded")
     for effect in decision.effects:
         if effect.name == "route" and effect.get("to") in ROUTES:
-            return Route(str(effect.get("to")))
+            to = str(effect.get("to"))
+            if to in (DROPSHIP, REALTIME) and view.supplier is None:
+                return Route(None, f"{view.sku} is out of stock and has no supplier to ship it")
+            return Route(to)
         if effect.name in ("review", "reject"):
             return Route(None, str(effect.get("reason") or "the order needs a review before it ships"))
     return Route(None, f"no route for {view.sku}" + (f" ({decision.reason})" if decision.reason else ""))

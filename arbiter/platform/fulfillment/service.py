@@ -128,6 +128,8 @@ def ship(uow: UnitOfWork, order_id: str, *, carrier: str, tracking_no: str, by: 
     order = records.require_order(uow, order_id)
     if shop is not None and order.shop != shop:
         raise NotFound(f"order {order_id!r} does not exist")
+    if purpose == "order" and order.status == states.CREATED:
+        raise Conflict(f"order {order_id} is {order.status}: only a paid order ships")
     shipment = _shipment(uow, order_id, WAREHOUSE, purpose)
     if shipment is None:
         raise InvalidInput(f"order {order_id} has nothing to ship from a warehouse")
