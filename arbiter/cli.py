@@ -19,6 +19,7 @@ from arbiter.clock import FixedClock, SystemClock
 from arbiter.commands.backtest import backtest_command
 from arbiter.commands.common import existing_rule_paths, fail
 from arbiter.commands.db import app as db_app
+from arbiter.commands.demo import demo_command
 from arbiter.commands.experiment import app as experiment_app
 from arbiter.commands.keys import app as keys_app
 from arbiter.commands.rules import app as rules_app
@@ -230,6 +231,7 @@ def fmt(
 
 
 app.command("backtest")(backtest_command)
+app.command("demo")(demo_command)
 app.add_typer(rules_app, name="rules", help="Publish, roll back, diff and list ruleset versions.")
 app.add_typer(experiment_app, name="experiment", help="Report on A/B experiments; start and stop them.")
 app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")

@@ -29,15 +29,19 @@ from arbiter.platform.users import service as users
 
 DEMO_PROOF = "123456"  # the demo users' payment password and face token
 AFTERSALES = ("none", "refund_before_shipment", "return", "exchange", "refund_only")
-DEVICE = {"device_id": "dev-demo-1", "ip": "10.1.2.3", "ip_region": "上海", "client": "ios", "app_version": "9.1.0"}
+
+
+def device_of(phone: str) -> dict[str, str]:
+    """What each demo user's own phone passes through with every request."""
+    return {"device_id": f"dev-{phone}", "ip": "10.1.2.3", "ip_region": "上海", "client": "ios", "app_version": "9.1.0"}
 
 
 def new_user(uow: UnitOfWork, platform: Platform, phone: str, now: datetime, story: Story) -> tuple[str, str]:
     """Register a user and give them a Shanghai address: (user id, address id)."""
     registered = users.register(uow, platform.decisions, phone=phone, password="s3cret-pass", context={
-        "passthrough": DEVICE}, now=now)
+        "passthrough": device_of(phone)}, now=now)
     if not registered.ok or registered.user_id is None:
-        raise RuntimeError(f"registration refused: {registered.reason}")
+        raise Conflict(f"registration refused: {registered.reason}")
     address = users.add_address(uow, registered.user_id, name="张三", phone=phone, region="上海", city="上海市",
                                 detail="浦东新区世纪大道100号", default=True)
     platform.verifier.set_password(registered.user_id, DEMO_PROOF)  # the user sets a payment password
@@ -46,14 +50,15 @@ def new_user(uow: UnitOfWork, platform: Platform, phone: str, now: datetime, sto
     return registered.user_id, address
 
 
-def pay(uow: UnitOfWork, platform: Platform, parent_id: str, user_id: str, now: datetime, story: Story) -> None:
+def pay(uow: UnitOfWork, platform: Platform, parent_id: str, user_id: str, device: dict[str, str], now: datetime,
+        story: Story) -> None:
     """Pay at the cashier: answer the verification the payment scene asks, then let the
     simulated channel call back."""
-    step = paying.start_payment(uow, platform, parent_id, user_id=user_id, passthrough=DEVICE,
+    step = paying.start_payment(uow, platform, parent_id, user_id=user_id, passthrough=device,
                                 key=f"pay-{parent_id}", now=now)
     story.step("cashier opened", payment=step.payment_id, verification=step.verification, status=step.status)
-    if step.reason is not None:
-        raise RuntimeError(f"payment refused: {step.reason}")
+    if step.reason is not None or step.status not in ("pending", "verifying"):
+        raise Conflict(f"the payment did not go through: {step.status} ({step.reason})")
     if step.status == "verifying":
         proof = platform.verifier.sms_code(step.payment_id) if step.verification == "sms" else DEMO_PROOF
         assert proof is not None
@@ -77,21 +82,21 @@ def phone_flow(platform: Platform, now: datetime, *, dropship: bool = False, pat
     story = Story(f"Self-operated phone ({'dropship 代发' if dropship else 'warehouse 入仓'}; after-sales: {path})", say)
     with UnitOfWork(platform.db) as uow:
         user_id, address = new_user(uow, platform, phone, now, story)
-        price = final_price(uow, platform, sku, user_id, now, passthrough=DEVICE)
+        price = final_price(uow, platform, sku, user_id, now, passthrough=device_of(phone))
         story.step("product page 到手价", sku=sku, list=price.result.list_total, final=price.result.payable,
                    promotions=[a.promotion for a in price.result.applied])
         cart.add(uow, user_id, sku, 1, now)
-        shown = cart.view(uow, platform, user_id, now, passthrough=DEVICE)
+        shown = cart.view(uow, platform, user_id, now, passthrough=device_of(phone))
         assert shown.quote is not None
         story.step("cart", payable=shown.quote.result.payable, shops=list(shown.shops))
         placed = orders.checkout(uow, platform, user_id=user_id, from_cart=True, address_id=address,
-                                 payment_method="wechat", passthrough=DEVICE, key="demo-1", now=now)
+                                 payment_method="wechat", passthrough=device_of(phone), key="demo-1", now=now)
         if not placed.ok or placed.order is None:
-            raise RuntimeError(f"checkout refused: {placed.reason}")
+            raise Conflict(f"checkout refused: {placed.reason}")
         [order] = placed.order.orders
         story.step("ordered", order=order.id, payable=order.payable.amount, discount=order.discount.amount,
                    by_funder=order.discount_by_funder())
-        pay(uow, platform, placed.order.id, user_id, now, story)
+        pay(uow, platform, placed.order.id, user_id, device_of(phone), now, story)
         story.step("stock", warehouse=inventory.stock_of(uow, world.PHONE).get(world.WAREHOUSE))
         if path == "refund_before_shipment":
             refund(uow, platform, order.id, user_id, "refund_before_shipment", now, story)
@@ -160,10 +165,10 @@ def top_up_flow(platform: Platform, now: datetime, *, supplier_fails: bool = Fal
         placed = orders.checkout(uow, platform, user_id=user_id, items=[Wanted(world.TOP_UP, 1)],
                                  recharge_account=account, payment_method="alipay", key="topup-1", now=now)
         if not placed.ok or placed.order is None:
-            raise RuntimeError(f"checkout refused: {placed.reason}")
+            raise Conflict(f"checkout refused: {placed.reason}")
         [order] = placed.order.orders
         story.step("ordered", order=order.id, payable=order.payable.amount, account=account)
-        pay(uow, platform, placed.order.id, user_id, now, story)
+        pay(uow, platform, placed.order.id, user_id, device_of(phone), now, story)
         after = records.require_order(uow, order.id)
         [shipment] = fulfillment.shipments(uow, order.id)
         story.step("real-time purchase", status=shipment.status, order=after.status, refunded=after.refunded.amount)

@@ -78,6 +78,6 @@ def build(uow: UnitOfWork, platform: Platform, now: datetime) -> World:
         days_after_claim=7, claim_limit=1, device_limit=1, promotion="newbie_coupon"), now)
     promotions.define_template(uow, TemplateSpec(
         code="platform_40", display="平台券 满280减40", kind=PLATFORM, threshold=_m("280.00"), value=_m("40.00"),
-        days_after_claim=3, claim_limit=1, promotion="platform_coupon_40"), now)
+        days_after_claim=3, claim_limit=1), now)  # platform_coupon_40 declares no budget
     uow.commit()
     return World(shop, WAREHOUSE, po)

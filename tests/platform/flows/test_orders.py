@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from arbiter.errors import Conflict, InvalidInput, NotFound
+from arbiter.money import Money
 from arbiter.platform.aftersales import refunds
 from arbiter.platform.aftersales import service as aftersales
 from arbiter.platform.cart.pricing import Wanted
@@ -195,3 +196,23 @@ def test_the_state_machine_refuses_what_it_does_not_allow(platform: Platform) ->
             records.move(uow, order, "delivered", reason="x", by="t", now=NOW)
         with pytest.raises(NotFound):
             records.require_order(uow, order.id, user_id="someone-else")
+
+
+def test_an_invoice_is_issued_once_for_what_was_paid_less_refunds(platform: Platform) -> None:
+    with UnitOfWork(platform.db) as uow:
+        user_id, address = shopper(uow, platform, "13900000010", NOW)
+        placed = buy(uow, platform, user_id, address, (world.EARBUDS, 2))
+        assert placed.order is not None
+        [order] = placed.order.orders
+        with pytest.raises(Conflict, match="only a paid order has an invoice"):
+            aftersales.request_invoice(uow, order.id, user_id=user_id, title="张三", tax_id=None, now=NOW)
+        assert pay(uow, platform, placed.order.id, user_id, NOW).reason is None
+        paid = records.require_order(uow, order.id)
+        line = paid.lines[0]
+        refunds.refund_units(uow, platform, order.id, [(line.line_id, 1)], reason="one", key="r1", by="t", now=NOW)
+        with pytest.raises(InvalidInput, match="tax_id"):
+            aftersales.request_invoice(uow, order.id, user_id=user_id, title="某公司", tax_id="123", now=NOW)
+        invoice = aftersales.request_invoice(uow, order.id, user_id=user_id, title="某公司",
+                                             tax_id="91310000MA1FL0000X", now=NOW)
+        assert invoice.amount == paid.payable - Money(line.unit_payables[-1], "CNY")
+        assert aftersales.request_invoice(uow, order.id, user_id=user_id, title="其他", tax_id=None, now=NOW) == invoice
