@@ -5,14 +5,21 @@ Each module owns its tables in its own `models.py`; add a line here when a modul
 
 from __future__ import annotations
 
+import arbiter.platform.aftersales.models  # noqa: F401
 import arbiter.platform.audit.models  # noqa: F401
+import arbiter.platform.cart.models  # noqa: F401
 import arbiter.platform.catalog.models  # noqa: F401
+import arbiter.platform.credit.models  # noqa: F401
 import arbiter.platform.decisions.models  # noqa: F401
 import arbiter.platform.events.models  # noqa: F401
 import arbiter.platform.experiments.models  # noqa: F401
+import arbiter.platform.fulfillment.models  # noqa: F401
 import arbiter.platform.idempotency.models  # noqa: F401
 import arbiter.platform.inventory.models  # noqa: F401
 import arbiter.platform.keys.models  # noqa: F401
+import arbiter.platform.ledger.models  # noqa: F401
+import arbiter.platform.orders.models  # noqa: F401
+import arbiter.platform.payments.models  # noqa: F401
 import arbiter.platform.promotions.models  # noqa: F401
 import arbiter.platform.risk.models  # noqa: F401
 import arbiter.platform.rules.models  # noqa: F401
