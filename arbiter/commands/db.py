@@ -61,7 +61,8 @@ def upgrade(revision: Revision = "head") -> None:
                 engine.dispose()
             if tables:
                 fail(f"database {shown} has tables but no schema revision (made before migrations); "
-                     "check it matches revision 0001, then run `arbiter db stamp 0001`")
+                     "check which revision it matches, then stamp it: `arbiter db stamp head` when this "
+                     "version of arbiter made it")
         migrations.upgrade(url, revision)
         after = migrations.current(url)
     except SQLAlchemyError as exc:
