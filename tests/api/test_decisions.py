@@ -63,7 +63,9 @@ def test_the_treatment_group_is_served_v2_with_its_trace(api: Api) -> None:
 
 def test_unknown_scene_embedded_scene_and_foreign_client_are_problems(api: Api) -> None:
     unknown = assert_problem(api.post("service", "/v1/decisions/nowhere", json={}), 404, "engine.scene.unknown")
-    assert unknown["detail"].startswith("unknown scene `nowhere`; scenes: cart, checkout, coupon_claim")
+    assert unknown["detail"].startswith("unknown scene `nowhere`; scenes: ")
+    named = unknown["detail"].split("scenes: ", 1)[1].split(", ")
+    assert named == sorted(named) and {"cart", "checkout", "home_popup", "payment"} <= set(named)
     embedded = assert_problem(api.post("service", "/v1/decisions/checkout", json={}), 403, "engine.scene.client")
     assert embedded["detail"] == "scene `checkout` is reached embedded only, not api"
     client = assert_problem(api.post("service", "/v1/decisions/home_popup", json={"client": "pos"}), 403)
