@@ -14,6 +14,7 @@ import arbiter.platform.decisions.models  # noqa: F401
 import arbiter.platform.events.models  # noqa: F401
 import arbiter.platform.experiments.models  # noqa: F401
 import arbiter.platform.fulfillment.models  # noqa: F401
+import arbiter.platform.funding.models  # noqa: F401
 import arbiter.platform.idempotency.models  # noqa: F401
 import arbiter.platform.inventory.models  # noqa: F401
 import arbiter.platform.keys.models  # noqa: F401

@@ -133,9 +133,17 @@ def special_lines(uow: UnitOfWork, user_id: str) -> list[SpecialLineState]:
     return [special_state(row) for row in rows]
 
 
-def draw_of(uow: UnitOfWork, order_id: str) -> Draw | None:
-    row = uow.session.execute(select(DRAWS).where(DRAWS.c.order_id == order_id)).first()
+def draw_of(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Draw | None:
+    """What the order drew; with `lock`, its row is locked until the caller's commit (on
+    PostgreSQL), so that one flow at a time moves it on."""
+    query = select(DRAWS).where(DRAWS.c.order_id == order_id)
+    row = uow.session.execute(query.with_for_update() if lock else query).first()
     return None if row is None else _draw(row)
+
+
+def restored_with(uow: UnitOfWork, key: str) -> bool:
+    """Whether a restore was made under `key`."""
+    return uow.session.execute(select(RESTORES.c.key).where(RESTORES.c.key == key)).first() is not None
 
 
 def usable_available(uow: UnitOfWork, user_id: str, now: datetime, *, scene: str | None = None,
