@@ -177,8 +177,8 @@ def open_payment(uow: UnitOfWork, engine: Engine, *, order_id: str, user_id: str
         id=payment_id, key=key, order_id=order_id, open_order=None if status == REFUSED else order_id,
         user_id=user_id, amount=amount.amount, currency=amount.currency, method=method, verification=verification,
         status=status, reason=reason, effects=json.dumps(effects, ensure_ascii=False, default=str),
-        failed_attempts=0, refunded=0, created_at=utc(now), updated_at=utc(now))))
-    if inserted.rowcount != 1:  # type: ignore[attr-defined]  # a concurrent open won the key or the order
+        failed_attempts=0, refunded=0, created_at=utc(now), updated_at=utc(now))).returning(PAYMENTS.c.id)).first()
+    if inserted is None:  # a concurrent open won the key or the order (RETURNING: drivers differ on rowcount)
         known = _by_key(uow, user_id, key)
         if known is not None:
             return _same_request(known, order_id, amount, method)

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, type_coerce, update
 
 from arbiter.errors import Conflict, InvalidInput
 from arbiter.money import Money
-from arbiter.platform.columns import as_utc, utc
+from arbiter.platform.columns import Amount, as_utc, utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.events import service as events
 from arbiter.platform.payments.channels import Router
@@ -92,8 +92,8 @@ def _claim(uow: UnitOfWork, payment: Row[Any], amount: Money, key: str, reason: 
             inserted = uow.session.execute(insert_if_absent(REFUNDS, uow.engine.dialect.name, dict(
                 id=refund_id, key=key, payment_id=payment.id, order_id=payment.order_id, amount=amount.amount,
                 currency=amount.currency, status=REFUND_PENDING, refund_reason=reason, channel=payment.channel,
-                created_at=utc(now), updated_at=utc(now))))
-            if inserted.rowcount == 1:  # type: ignore[attr-defined]
+                created_at=utc(now), updated_at=utc(now))).returning(REFUNDS.c.id)).first()
+            if inserted is not None:  # RETURNING: drivers differ on an ON CONFLICT insert's rowcount
                 return refund_id, None
             continue  # the same key was inserted concurrently: read what it became
         if (known.amount, known.currency) != (amount.amount, amount.currency):
@@ -136,10 +136,10 @@ def refund(uow: UnitOfWork, router: Router, *, order_id: str, amount: Money, key
     if answered is not None:
         return answered
     assert refund_id is not None
+    units = type_coerce(amount.amount, Amount())  # bound as the column is (units on SQLite)
     reserved = uow.session.execute(update(PAYMENTS).where(
-        PAYMENTS.c.id == payment.id, PAYMENTS.c.status == SUCCEEDED,
-        PAYMENTS.c.refunded + amount.amount <= PAYMENTS.c.amount,
-    ).values(refunded=PAYMENTS.c.refunded + amount.amount, updated_at=utc(now)))
+        PAYMENTS.c.id == payment.id, PAYMENTS.c.status == SUCCEEDED, PAYMENTS.c.refunded + units <= PAYMENTS.c.amount,
+    ).values(refunded=PAYMENTS.c.refunded + units, updated_at=utc(now)))
     if reserved.rowcount != 1:  # type: ignore[attr-defined]
         now_paid = uow.session.execute(select(PAYMENTS.c.amount, PAYMENTS.c.refunded)
                                        .where(PAYMENTS.c.id == payment.id)).one()
@@ -151,7 +151,7 @@ def refund(uow: UnitOfWork, router: Router, *, order_id: str, amount: Money, key
     if not answer.ok:
         why = answer.reason or f"{payment.channel} refused the refund"
         uow.session.execute(update(PAYMENTS).where(PAYMENTS.c.id == payment.id)
-                            .values(refunded=PAYMENTS.c.refunded - amount.amount, updated_at=utc(now)))
+                            .values(refunded=PAYMENTS.c.refunded - units, updated_at=utc(now)))
         _finish(uow, refund_id, REFUND_FAILED, now, failure=why)
         return RefundResult(False, refund_id, amount, why)
     _finish(uow, refund_id, REFUND_SUCCEEDED, now, channel_ref=answer.channel_ref)
