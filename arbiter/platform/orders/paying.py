@@ -228,6 +228,9 @@ def _give_back(uow: UnitOfWork, platform: Platform, parent: ParentView, target: 
     for order in parent.orders:
         if order.status == states.CREATED:
             records.move(uow, order, target, reason=reason, by=by, now=now)
+    payment = payments.payment_of(uow, parent.id)
+    if payment is not None and payment.status in ("review", "verifying", "ready"):
+        payments.cancel(uow, payment.payment_id, reason, now)  # frees the order's payment slot
     inventory.release(uow, parent.id)
     uow.commit()
     pricing.cancel(uow, parent.id, platform.budgets, now)

@@ -216,3 +216,19 @@ def test_an_invoice_is_issued_once_for_what_was_paid_less_refunds(platform: Plat
                                              tax_id="91310000MA1FL0000X", now=NOW)
         assert invoice.amount == paid.payable - Money(line.unit_payables[-1], "CNY")
         assert aftersales.request_invoice(uow, order.id, user_id=user_id, title="其他", tax_id=None, now=NOW) == invoice
+
+
+def test_closing_an_order_gives_up_the_payment_it_opened(platform: Platform) -> None:
+    with UnitOfWork(platform.db) as uow:
+        user_id, address = shopper(uow, platform, "13900000011", NOW)
+        placed = buy(uow, platform, user_id, address, (world.PHONE, 1))
+        assert placed.parent_id is not None
+        assert placed.order is not None
+        payment = payments.open_payment(uow, platform.decisions, order_id=placed.parent_id, user_id=user_id,
+                                        amount=placed.order.payable, method="wechat",
+                                        context={"passthrough": DEVICE}, key="p1", now=NOW)
+        uow.commit()
+        assert payment.status in ("ready", "verifying")
+        paying.cancel_unpaid(uow, platform, placed.parent_id, user_id=user_id, now=NOW)
+        after = payments.payment_of(uow, placed.parent_id)
+        assert after is not None and (after.payment_id, after.status) == (payment.payment_id, "cancelled")
