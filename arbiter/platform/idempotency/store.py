@@ -123,7 +123,8 @@ return 0
 
 
 class RedisIdempotency:
-    """Records as JSON strings under `arbiter:{idem}:<scope>:<sha256(key)>`, claimed with
+    """Records as JSON strings under `arbiter:idem:{<scope>:<sha256(key)>}` (each record its own
+    Redis Cluster hash slot: no call touches two), claimed with
     `SET NX PX <lease>`, completed with `SET XX PX <retention>`."""
 
     def __init__(self, client: Any, *, prefix: str = "arbiter", lease: timedelta = LEASE,
@@ -136,7 +137,7 @@ class RedisIdempotency:
 
     def _name(self, scope: str, key: str) -> str:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-        return f"{self.prefix}:{{idem}}:{scope}:{digest}"
+        return f"{self.prefix}:idem:{{{scope}:{digest}}}"
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Recorded | None:
         name = self._name(scope, key)
