@@ -87,7 +87,7 @@ class RedisListCache:
         self.last_error: str | None = None
 
     def key(self, name: str, value: str) -> str:
-        return f"{self.prefix}:{{list:{name}}}:{value}"
+        return f"{self.prefix}:list:{{{name}:{value}}}"
 
     def get(self, name: str, value: str) -> str | None:
         """The cached state (`-` absent, `` no expiry, else the expiry in microseconds since the
