@@ -114,7 +114,7 @@ class RedisBuckets:
 
     def take(self, subject: str) -> float | None:
         try:
-            taken, wait = self._script(keys=[f"{self.prefix}:{{rate}}:{subject}"], args=[self.rate, self.burst])
+            taken, wait = self._script(keys=[f"{self.prefix}:rate:{{{subject}}}"], args=[self.rate, self.burst])
         except Exception as exc:  # Redis away: let the request through rather than fail it
             self.failures += 1
             if self.failures == 1 or self.failures % 1000 == 0:
