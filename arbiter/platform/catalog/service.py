@@ -34,6 +34,7 @@ from arbiter.platform.catalog.views import (
     SkuView,
     get_sku,
     list_skus,
+    spu_shop,
 )
 from arbiter.platform.columns import NAME_LENGTH, exact, utc
 from arbiter.platform.db import UnitOfWork
@@ -43,7 +44,7 @@ __all__ = [
     "DRAFT", "PUBLISHED", "SELF_OPERATED_SHOPS", "SORTS", "STATUSES", "UNPUBLISHED", "SkuSpec",
     "SkuView", "SpuSpec", "add_brand", "add_category", "approve_below_cost", "check_profit",
     "check_purchase", "create_sku", "create_spu", "define_selection", "get_sku", "goods_facts",
-    "list_skus", "publish", "record_sales", "selection", "unpublish",
+    "list_skus", "publish", "record_sales", "selection", "spu_shop", "unpublish",
 ]
 
 

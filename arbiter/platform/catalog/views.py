@@ -86,3 +86,9 @@ def list_skus(uow: UnitOfWork, *, shop: str | None = None, status: str | None = 
             raise InvalidInput(f"status: {status!r} is not one of {', '.join(STATUSES)}")
         query = query.where(SKUS.c.status == status)
     return [_view(row) for row in uow.session.execute(query)]
+
+
+def spu_shop(uow: UnitOfWork, spu: str) -> str | None:
+    """The shop an SPU belongs to, or None when there is no such SPU."""
+    found = uow.session.execute(select(SPUS.c.shop).where(SPUS.c.id == spu)).scalar()
+    return None if found is None else str(found)
