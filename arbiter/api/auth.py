@@ -11,10 +11,13 @@ fail on a route that declares none. After the role check, the key's rate limit i
 
 Verified keys are cached for `key_cache_seconds` (the row, including the secret's digest, so
 the secret is still compared on every request): a revoked key is refused within that time.
+The check runs on the event loop while the key is cached and the rate limit is decided
+locally; only a database read or a Redis call goes to a worker thread.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +28,7 @@ import fastapi.routing
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine as Database
+from starlette.concurrency import run_in_threadpool
 
 from arbiter.api.errors import ApiProblem
 from arbiter.platform.db import UnitOfWork
@@ -56,6 +60,12 @@ def unauthenticated(detail: str) -> ApiProblem:
                       headers={"WWW-Authenticate": 'Bearer realm="arbiter"'})
 
 
+class Lookup(enum.Enum):
+    """What `KeyVerifier.verify_cached` answers when only the database can tell."""
+
+    NEEDED = "needed"
+
+
 class KeyVerifier:
     """Checks tokens against the `api_keys` table, caching each row for `ttl` seconds."""
 
@@ -64,22 +74,24 @@ class KeyVerifier:
         self.database = database
         self.ttl = ttl
         self.timer = timer
-        self._cache: dict[str, tuple[keys.StoredKey | None, float]] = {}
+        # key id -> (the stored row or None when unknown, its principal, trusted until)
+        self._cache: dict[str, tuple[keys.StoredKey | None, Principal | None, float]] = {}
         self._lock = threading.Lock()
 
-    def _stored(self, key_id: str) -> keys.StoredKey | None:
+    def _stored(self, key_id: str) -> tuple[keys.StoredKey | None, Principal | None]:
         now = self.timer()
         cached = self._cache.get(key_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        if cached is not None and cached[2] > now:
+            return cached[0], cached[1]
         with UnitOfWork(self.database) as uow:
             stored = keys.lookup(uow, key_id)
+        principal = None if stored is None else Principal(stored.key.id, stored.key.role, stored.key.shop)
         if self.ttl > 0:
             with self._lock:
                 if len(self._cache) >= CACHE_LIMIT:
                     self._cache.clear()
-                self._cache[key_id] = (stored, now + self.ttl)
-        return stored
+                self._cache[key_id] = (stored, principal, now + self.ttl)
+        return stored, principal
 
     def forget(self, key_id: str) -> None:
         with self._lock:
@@ -89,11 +101,24 @@ class KeyVerifier:
         parsed = keys.parse_token(token)
         if parsed is None:
             return None
-        key_id, secret = parsed
-        stored = self._stored(key_id)
-        if stored is None or not stored.matches(secret) or not stored.key.active:
+        stored, principal = self._stored(parsed[0])
+        return _checked(stored, principal, parsed[1])
+
+    def verify_cached(self, token: str) -> Principal | None | Lookup:
+        """`verify` without I/O: `Lookup.NEEDED` when the key is not in the cache (or stale)."""
+        parsed = keys.parse_token(token)
+        if parsed is None:
             return None
-        return Principal(stored.key.id, stored.key.role, stored.key.shop)
+        cached = self._cache.get(parsed[0])
+        if cached is None or cached[2] <= self.timer():
+            return Lookup.NEEDED
+        return _checked(cached[0], cached[1], parsed[1])
+
+
+def _checked(stored: keys.StoredKey | None, principal: Principal | None, secret: str) -> Principal | None:
+    if stored is None or not stored.matches(secret) or not stored.key.active:
+        return None
+    return principal
 
 
 def token_of(request: Request) -> str | None:
@@ -107,14 +132,22 @@ def token_of(request: Request) -> str | None:
     return api_key.strip() if api_key is not None else None
 
 
+def _no_key() -> ApiProblem:
+    return unauthenticated("send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`")
+
+
+def _bad_key() -> ApiProblem:
+    return unauthenticated("the API key is not valid (malformed, unknown or revoked)")
+
+
 def authenticate(request: Request) -> Principal:
     token = token_of(request)
     if token is None:
-        raise unauthenticated("send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`")
+        raise _no_key()
     verifier: KeyVerifier = request.app.state.services.keys
     principal = verifier.verify(token)
     if principal is None:
-        raise unauthenticated("the API key is not valid (malformed, unknown or revoked)")
+        raise _bad_key()
     return principal
 
 
@@ -124,15 +157,25 @@ class RoleCheck:
     def __init__(self, roles: frozenset[str]) -> None:
         self.roles = roles
 
-    def __call__(self, request: Request) -> Principal:
-        principal = authenticate(request)
+    async def __call__(self, request: Request) -> Principal:
+        services = request.app.state.services
+        token = token_of(request)
+        if token is None:
+            raise _no_key()
+        verifier: KeyVerifier = services.keys
+        found = verifier.verify_cached(token)
+        principal = await run_in_threadpool(verifier.verify, token) if found is Lookup.NEEDED else found
+        if principal is None:
+            raise _bad_key()
         request.state.principal = principal
         if not principal.may(self.roles):
             allowed = ", ".join(sorted(self.roles | {ADMIN}))
             raise ApiProblem(403, "forbidden", "Not allowed for this role",
                              f"a `{principal.role}` key may not make this call; it needs: {allowed}",
                              role=principal.role)
-        request.app.state.services.limiter.enforce(principal.key_id)
+        limiter = services.limiter
+        if not limiter.admit_now(principal.key_id):
+            await run_in_threadpool(limiter.enforce, principal.key_id)
         return principal
 
 

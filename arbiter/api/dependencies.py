@@ -2,7 +2,9 @@
 
 Who the caller is, and whether its role may make the call, is decided by `requires(...)`
 (`arbiter.api.auth`), which every `/v1` route declares; it leaves the principal on the
-request, where `current_principal` picks it up for the route's body.
+request, where `current_principal` picks it up for the route's body. They do no I/O, so they
+are coroutines: FastAPI runs a plain function dependency in a worker thread, a hop per
+dependency per request.
 """
 
 from __future__ import annotations
@@ -16,17 +18,17 @@ from arbiter.api.settings import Settings
 from arbiter.api.wiring import Services
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The principal `requires` authenticated for this request."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:  # a route that forgot `requires`: refuse rather than serve anonymously

@@ -6,6 +6,14 @@ With Redis the bucket lives there (one Lua script: refill, take, expire — atom
 every process, timed by the Redis clock); without it, in the process. When Redis fails, the
 request is let through and the failure counted: a limiter outage must not stop the service.
 
+A process does not ask Redis for every request: it takes a small lease of tokens at once
+(`lease_size`: about 50 ms of the rate, at most `LEASE_MAX`, 1 for small rates) and spends it
+locally, and when Redis says the bucket is empty it refuses locally until the wait Redis gave
+is over. Every token spent was taken from the shared bucket, so all processes together never
+admit more than the bucket allows; a lease not spent within `LEASE_TTL_S` is dropped (those
+tokens are lost, never reused later as a burst). `RateLimiter.admit_now` is the part without
+I/O, for the event loop; `enforce` may ask Redis, so it is run in a thread.
+
 The list bounds are the `MAX_*` constants the request schemas use.
 """
 
@@ -34,26 +42,60 @@ MAX_INT = 2**31 - 1
 BUCKETS_LIMIT = 100_000  # in-memory buckets; past it, full (idle) buckets are dropped
 
 
+LEASE_S = 0.05  # a lease holds about this many seconds of the rate
+LEASE_MAX = 100  # tokens
+LEASE_TTL_S = 1.0  # a lease not spent by then is dropped
+
+
 class Bucket(Protocol):
     def take(self, subject: str) -> float | None:
         """None when a token was taken, else the seconds until one will be there."""
 
 
+class LocalBucket(Bucket, Protocol):
+    def take_local(self, subject: str) -> float | None | bool:
+        """Without I/O: None when a token was taken, the seconds to wait when the bucket is
+        known to be empty, False when only `take` can tell."""
+
+
 class RateLimiter:
     def __init__(self, bucket: Bucket | None) -> None:
         self.bucket = bucket
+        self._local = getattr(bucket, "take_local", None)
+
+    def admit_now(self, subject: str) -> bool:
+        """True when the request is admitted (or refused, as a 429 problem) without I/O;
+        False when `enforce` must decide."""
+        if self.bucket is None:
+            return True
+        if self._local is None:
+            return False
+        wait = self._local(subject)
+        if wait is False:
+            return False
+        if wait is not None:
+            raise _refusal(float(wait))
+        return True
 
     def enforce(self, subject: str) -> None:
         if self.bucket is None:
             return
         wait = self.bucket.take(subject)
         if wait is not None:
-            seconds = max(1, math.ceil(wait))
-            raise ApiProblem(
-                429, "rate-limited", "Too many requests",
-                f"this key's request rate is exhausted; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)}, retry_after=seconds,
-            )
+            raise _refusal(wait)
+
+
+def _refusal(wait: float) -> ApiProblem:
+    seconds = max(1, math.ceil(wait))
+    return ApiProblem(
+        429, "rate-limited", "Too many requests",
+        f"this key's request rate is exhausted; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)}, retry_after=seconds,
+    )
+
+
+def lease_size(rate: float, burst: int) -> int:
+    return max(1, min(LEASE_MAX, burst, int(rate * LEASE_S)))
 
 
 class MemoryBuckets:
@@ -77,12 +119,17 @@ class MemoryBuckets:
             self._buckets[subject] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def take_local(self, subject: str) -> float | None | bool:
+        return self.take(subject)  # in memory: never any I/O
 
-# KEYS[1] the bucket; ARGV rate per second, burst. Returns {1, "0"} when a token was taken,
-# else {0, seconds to wait} (as a string: Lua numbers come back as integers otherwise).
+
+# KEYS[1] the bucket; ARGV rate per second, burst, tokens wanted. Returns {tokens taken, "0"}
+# when at least one was there (up to the number wanted), else {0, seconds to wait} (as a
+# string: Lua numbers come back as integers otherwise).
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3]) or 1
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -92,8 +139,8 @@ tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local taken = 0
 local wait = 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  taken = 1
+  taken = math.min(wanted, math.floor(tokens))
+  tokens = tokens - taken
 else
   wait = (1 - tokens) / rate
 end
@@ -104,23 +151,62 @@ return {taken, tostring(wait)}
 
 
 class RedisBuckets:
-    def __init__(self, client: Any, rate: float, burst: int, prefix: str = "arbiter") -> None:
+    """The shared buckets in Redis, spent through per-process leases (see the module)."""
+
+    def __init__(self, client: Any, rate: float, burst: int, prefix: str = "arbiter",
+                 timer: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.rate = rate
         self.burst = burst
         self.prefix = prefix
+        self.lease = lease_size(rate, burst)
+        self.timer = timer
         self.failures = 0
         self._script = client.register_script(_TAKE)
+        # subject -> [tokens leased and not spent, lease ends, refused until]
+        self._leases: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def take_local(self, subject: str) -> float | None | bool:
+        with self._lock:
+            held = self._leases.get(subject)
+            if held is None:
+                return False
+            now = self.timer()
+            if held[2] > now:
+                return held[2] - now
+            if held[0] >= 1 and held[1] > now:
+                held[0] -= 1
+                return None
+            return False
 
     def take(self, subject: str) -> float | None:
+        local = self.take_local(subject)
+        if local is not False:
+            return None if local is None else float(local)
         try:
-            taken, wait = self._script(keys=[f"{self.prefix}:rate:{{{subject}}}"], args=[self.rate, self.burst])
+            taken, wait = self._script(keys=[f"{self.prefix}:{{rate}}:{subject}"],
+                                       args=[self.rate, self.burst, self.lease])
         except Exception as exc:  # Redis away: let the request through rather than fail it
             self.failures += 1
             if self.failures == 1 or self.failures % 1000 == 0:
                 log.warning("rate limit not enforced: Redis failed (%s); %d failure(s)", exc, self.failures)
             return None
-        return None if int(taken) == 1 else float(wait)
+        taken = int(taken)
+        now = self.timer()
+        with self._lock:
+            if len(self._leases) >= BUCKETS_LIMIT and subject not in self._leases:
+                self._leases.clear()
+            held = self._leases.setdefault(subject, [0.0, 0.0, 0.0])
+            if taken >= 1:
+                if held[1] <= now:
+                    held[0] = 0.0  # what was left of an old lease is dropped, not saved up
+                held[0] += taken - 1
+                held[1] = now + LEASE_TTL_S
+                held[2] = 0.0
+                return None
+            held[2] = now + float(wait)
+            return float(wait)
 
 
 def rate_limiter(rate: int, burst: int, redis: Any | None, prefix: str = "arbiter") -> RateLimiter:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from arbiter.api.auth import KeyVerifier, route_roles
+from arbiter.api.auth import KeyVerifier, Lookup, route_roles
 from arbiter.cli import app as cli
 from arbiter.clock import FixedClock
 from arbiter.errors import InvalidInput
@@ -134,6 +134,20 @@ def test_keys_are_cached_for_their_ttl_only(sqlite_api: Api) -> None:
     assert verifier.verify(token + "x") is None  # the secret is compared every time
     now[0] = 5.1
     assert verifier.verify(token) is None
+
+
+def test_a_cached_key_is_checked_without_the_database(sqlite_api: Api) -> None:
+    now = [0.0]
+    verifier = KeyVerifier(sqlite_api.services.database, ttl=5, timer=lambda: now[0])
+    token = sqlite_api.key("service")
+    assert verifier.verify_cached(token) is Lookup.NEEDED
+    principal = verifier.verify(token)
+    assert principal is not None and principal.role == "service"
+    assert verifier.verify_cached(token) == principal
+    assert verifier.verify_cached(token + "x") is None  # the secret is still compared
+    assert verifier.verify_cached("not a token") is None
+    now[0] = 5.1
+    assert verifier.verify_cached(token) is Lookup.NEEDED
 
 
 def test_keys_are_stored_as_a_digest_of_the_secret(sqlite_api: Api) -> None:
