@@ -3,6 +3,9 @@
 The bound is enforced before any route parses the body: a declared `Content-Length` over the
 limit is refused at once, and a body sent without one (chunked) is read up to the limit and
 refused as soon as it passes it. Either way the client gets a 413 problem.
+
+Pure ASGI, and on the way of every request: it reads the raw header list and builds a
+`Request` only to answer a problem.
 """
 
 from __future__ import annotations
@@ -22,15 +25,14 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        declared = request.headers.get("content-length")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None:
             if not declared.isdigit():
-                response = problem(request, 400, detail="the Content-Length header is not a number")
+                response = problem(Request(scope), 400, detail="the Content-Length header is not a number")
                 await response(scope, receive, send)
                 return
             if int(declared) > self.max_bytes:
-                await self._too_large(request, scope, receive, send)
+                await self._too_large(scope, receive, send)
                 return
         # Read the body here, bounded, and replay it to the app: the length header may be
         # absent, and must not be trusted to be truthful.
@@ -44,7 +46,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._too_large(request, scope, receive, send)
+                await self._too_large(scope, receive, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -60,9 +62,9 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
-            request,
+            Request(scope),
             413,
             type_=PROBLEM_BASE + "body-too-large",
             title="Request body too large",

@@ -33,7 +33,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from pydantic import BaseModel, Field
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arbiter.api.errors import problem, problem_responses
@@ -46,6 +45,7 @@ log = logging.getLogger("arbiter.api")
 REQUEST_ID = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 DECISION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+SERIES_LIMIT = 10_000
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 # Attributes of a log record that are its own, not fields a caller passed in `extra`.
@@ -141,18 +141,29 @@ class _ServiceFigures:
 
 
 class RequestContext:
-    """ASGI middleware: the request id, the access log line and the request metrics."""
+    """ASGI middleware: the request id, the access log line and the request metrics.
+
+    Pure ASGI and on the way of every request, so it keeps to the cheap calls: the raw
+    header lists, the metric series looked up once per (method, route, status), and the
+    access record handed to the logger's handlers directly (no caller lookup: the line names
+    the route, not a source line)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # (method, route, status) -> (request counter, latency histogram, problem counter)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-request-id"), "")
-        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = uuid.uuid4().hex
+        if given is not None:
+            text = given.decode("latin-1")
+            if _SANE_ID.match(text):
+                request_id = text
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
@@ -162,9 +173,10 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                if REQUEST_ID not in headers:
-                    headers.append(REQUEST_ID, request_id)
+                headers = list(message.get("headers", ()))
+                if not any(k.lower() == b"x-request-id" for k, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -176,23 +188,39 @@ class RequestContext:
         matched = scope.get("route")
         route = self.metrics.route_paths.get(id(matched)) or getattr(matched, "path", None) or "unmatched"
         method = scope.get("method", "")
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.request_seconds.labels(route).observe(seconds)
-        if status >= 400:
-            self.metrics.problems.labels(str(status)).inc()
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series_for(method, route, status)
+        series[0].inc()
+        series[1].observe(seconds)
+        if series[2] is not None:
+            series[2].inc()
+        if not log.isEnabledFor(logging.INFO):
+            return
         principal = state.get("principal")
-        log.info(
-            "%s %s %s", method, scope.get("path", ""), status,
+        path = scope.get("path", "")
+        log.handle(log.makeRecord(
+            log.name, logging.INFO, "(access)", 0, "%s %s %s", (method, path, status), None,
             extra={
                 "request_id": request_id,
                 "method": method,
                 "route": route,
-                "path": scope.get("path", ""),
+                "path": path,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "key_id": getattr(principal, "key_id", None),
             },
+        ))
+
+    def _series_for(self, method: str, route: str, status: int) -> tuple[Any, Any, Any]:
+        series = (
+            self.metrics.requests.labels(method, route, str(status)),
+            self.metrics.request_seconds.labels(route),
+            self.metrics.problems.labels(str(status)) if status >= 400 else None,
         )
+        if len(self._series) < SERIES_LIMIT:  # routes are templates, so this stays small
+            self._series[(method, route, status)] = series
+        return series
 
 
 class Ready(BaseModel):

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from arbiter.api.auth import requires
 from arbiter.api.dependencies import ServicesDep
 from arbiter.api.errors import problem_responses
+from arbiter.api.responses import FastJSONResponse
 from arbiter.errors import InvalidInput
 from arbiter.platform.keys.models import SERVICE
 
@@ -108,7 +108,7 @@ def router() -> APIRouter:
         scene: Annotated[str, Path(max_length=200, examples=["home_popup"])],
         request: Annotated[DecisionRequest, Body(openapi_examples=EXAMPLES)],
         services: ServicesDep,
-    ) -> JSONResponse:
+    ) -> FastJSONResponse:
         """Run the scene's strategy (or its experiment variant's) over the context."""
         engine = services.engine
         try:
@@ -120,6 +120,6 @@ def router() -> APIRouter:
         if decision.failed:
             services.metrics.decisions_failed.labels(decision.scene).inc()
         # Serialised once, as the engine shaped it: the model above documents it.
-        return JSONResponse(decision.to_json())
+        return FastJSONResponse(decision.to_json())
 
     return api

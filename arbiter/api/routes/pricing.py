@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from arbiter.api.auth import requires
 from arbiter.api.dependencies import ServicesDep
 from arbiter.api.errors import problem_responses
 from arbiter.api.limits import MAX_CART_LINES, MAX_COUPONS, MAX_TAGS_PER_LINE
+from arbiter.api.responses import FastJSONResponse
 from arbiter.engine.pricing import Cart, CartLine, trial
 from arbiter.money import Money
 from arbiter.platform.keys.models import SERVICE
@@ -110,12 +110,12 @@ def router() -> APIRouter:
     def price_trial(
         request: Annotated[TrialRequest, Body(openapi_examples=EXAMPLES)],
         services: ServicesDep,
-    ) -> JSONResponse:
+    ) -> FastJSONResponse:
         """The best price of the cart under the published promotions; consumes nothing."""
         ruleset = services.engine.ruleset
         result = trial(ruleset, cart_of(request), clock=services.clock,
                        budgets=services.budget_view(ruleset), promotions=request.promotions,
                        explain=request.explain)
-        return JSONResponse(result.to_json())
+        return FastJSONResponse(result.to_json())
 
     return api
