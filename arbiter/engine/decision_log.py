@@ -61,8 +61,21 @@ class LogRecord:
 def input_digest(context: Mapping[str, Any]) -> str:
     """A stable digest of a context: same values, same digest, whatever the key order."""
     payload = {k: v for k, v in context.items() if not k.startswith("$")}  # not the time or readers
-    text = json.dumps(to_json(payload), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """`json.dumps(to_json(value), sort_keys=True, ...)`, the text digests are taken of, made
+    by the C encoder in one pass: it calls `to_json` only on the values JSON does not know
+    (amounts, times, sets, other mappings), instead of a Python walk over every value."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    plain = to_json(value)
+    if plain is value:  # nothing JSON can carry: refused, as `json.dumps` refuses it
+        raise TypeError(f"a {type(value).__name__} value has no JSON form")
+    return plain
 
 
 class DecisionLog(Protocol):
