@@ -44,7 +44,12 @@ from arbiter.money import CENT, Money
 from arbiter.platform.db import UnitOfWork, create_schema, make_engine
 from arbiter.platform.decisions.writer import LogWriter
 from arbiter.platform.experiments import service as experiments
-from arbiter.platform.experiments.stores import BufferedExposures, RedisAssignments, SqlAssignments
+from arbiter.platform.experiments.stores import (
+    BufferedExposures,
+    CachedAssignments,
+    RedisAssignments,
+    SqlAssignments,
+)
 from arbiter.platform.idempotency.store import IdempotencyStore, RedisIdempotency, SqlIdempotency
 from arbiter.platform.promotions.budgets import (
     PER_USER,
@@ -172,6 +177,8 @@ class Services:
             self.idempotency = SqlIdempotency(self.database, self.clock)
             self.assignments = SqlAssignments(self.database, self.clock)
             self.budgets = SqlBudgets(self.database, self.clock)
+        # Sticky assignments never change once written: remembered, so decisions skip the I/O.
+        self.assignments = CachedAssignments(self.assignments)
         self.exposures = BufferedExposures()
         self.decision_log = BoundedLog()
         self.writer: LogWriter | None = LogWriter(self.decision_log, self.database)

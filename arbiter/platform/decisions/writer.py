@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from arbiter.engine.decision_log import BoundedLog
@@ -79,6 +79,7 @@ class LogWriter:
         """Write everything buffered; the number of rows written. A database failure is
         counted and kept in `last_error`, never raised: the batch is retried next time."""
         written = 0
+        refused: tuple[type[Exception], ...] = (SQLAlchemyError, *_driver_errors(self.engine))
         with self._flushing:
             while True:
                 if not self._pending:
@@ -87,8 +88,8 @@ class LogWriter:
                         return written
                 try:
                     with self.engine.begin() as connection:
-                        connection.execute(insert(DECISION_LOG), self._pending)
-                except SQLAlchemyError as exc:
+                        _insert(connection, self._pending)
+                except refused as exc:
                     self.failures += 1
                     text = str(exc).splitlines()
                     self.last_error = f"{exc.__class__.__name__}: {text[0] if text else ''}"
@@ -122,3 +123,26 @@ class LogWriter:
             self._stop.set()
             thread.join(timeout_s)
         self.flush()
+
+
+def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk-insert rows: PostgreSQL through psycopg takes them as one COPY stream (a few
+    microseconds a row, on the client and on the server, against tens for an INSERT each);
+    any other database as an executemany."""
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        connection.execute(insert(DECISION_LOG), rows)
+        return
+    columns = list(rows[0])
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(DECISION_LOG.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+
+
+def _driver_errors(engine: Engine) -> tuple[type[Exception], ...]:
+    """What the driver itself raises: a COPY runs on the driver's connection, beneath
+    SQLAlchemy's wrapping of errors."""
+    error = getattr(engine.dialect.dbapi, "Error", None)
+    return (error,) if isinstance(error, type) and issubclass(error, Exception) else ()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
 from arbiter.clock import Clock
-from arbiter.engine.experiments import Exposure, StoreUnavailable
+from arbiter.engine.experiments import AssignmentStore, Exposure, StoreUnavailable
 from arbiter.platform.experiments.models import ExperimentAssignment, ExperimentExposure, utc
 
 ASSIGNMENTS: Table = getattr(ExperimentAssignment, "__table__")  # noqa: B009 - typed as a Table here
@@ -122,6 +123,65 @@ class RedisAssignments:
         self.failures += 1
         self.last_error = f"{exc.__class__.__name__}: {exc}"
         return StoreUnavailable(f"assignments: {self.last_error}")
+
+
+class NotCached(Exception):
+    """What `CachedAssignments` raises in `cached_only` mode when only its store can answer.
+    Not a `StoreUnavailable`: the engine lets it through, before the decision has recorded
+    anything, and the caller decides again where I/O is allowed."""
+
+
+ASSIGNMENT_CACHE_LIMIT = 100_000  # remembered assignments; past it the cache starts afresh
+
+
+class CachedAssignments:
+    """An `AssignmentStore` in front of another that remembers the assignments it has read.
+
+    Assignments are written once and never changed (insert-if-absent), so a remembered one
+    is what the store would answer; a unit not found is not remembered, since any process
+    may assign it at any time. In `cached_only()` (for the calling thread only), a read the
+    cache cannot answer and any write raise `NotCached` instead of doing I/O: the HTTP
+    service decides on its event loop when it can, and in a worker thread when it cannot.
+    """
+
+    def __init__(self, store: AssignmentStore, limit: int = ASSIGNMENT_CACHE_LIMIT) -> None:
+        self.store = store
+        self.limit = limit
+        self._known: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def get(self, experiment: str, unit: str) -> str | None:
+        found = self._known.get((experiment, unit))
+        if found is not None:
+            return found
+        if getattr(self._local, "cached_only", False):
+            raise NotCached(f"{experiment}: {unit}")
+        found = self.store.get(experiment, unit)
+        if found is not None:
+            with self._lock:
+                if len(self._known) >= self.limit:
+                    self._known.clear()
+                self._known[(experiment, unit)] = found
+        return found
+
+    def put(self, experiment: str, unit: str, variant: str) -> None:
+        if getattr(self._local, "cached_only", False):
+            raise NotCached(f"{experiment}: {unit}")
+        self.store.put(experiment, unit, variant)
+
+    @contextmanager
+    def cached_only(self) -> Iterator[None]:
+        self._local.cached_only = True
+        try:
+            yield
+        finally:
+            self._local.cached_only = False
+
+    def __getattr__(self, name: str) -> Any:  # the store's own figures: failures, last_error
+        if name == "store":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.store, name)
 
 
 def exposure_day(at: datetime, tz: tzinfo) -> date:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from arbiter.clock import FixedClock
 from arbiter.dsl.checker import check_sources
 from arbiter.dsl.compiler import Ruleset, compile_program
-from arbiter.engine.decision_log import BoundedLog, input_digest
+from arbiter.engine.decision_log import BoundedLog, LogRecord, input_digest
 from arbiter.engine.engine import Engine as DecisionEngine
 from arbiter.platform.db import create_schema, make_engine
 from arbiter.platform.decisions.writer import DECISION_LOG, LogWriter
@@ -193,3 +193,13 @@ def test_the_thread_flushes_and_survives_an_outage(sqlite_engine: Engine, down: 
         writer.stop()
     assert writer.written == 200 and writer.dropped == 0
     assert len(rows(sqlite_engine)) == 200
+
+
+def test_a_batch_postgresql_refuses_is_kept_and_counted(postgresql_engine: Engine) -> None:
+    log = BoundedLog(10)
+    # A scene name longer than its column: the COPY fails as a whole, nothing is written.
+    log.append(LogRecord(CLOCK.now(), "s" * 300, 1, "h" * 64, None, None, None, {}, (), (), 1.0, False, None))
+    writer = LogWriter(log, postgresql_engine)
+    assert writer.flush() == 0
+    assert writer.failures == 1 and "StringDataRightTruncation" in str(writer.last_error)
+    assert writer.stats().buffered == 1 and writer.written == 0
