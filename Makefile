@@ -13,6 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
 
 export PIP_NO_INPUT := 1
@@ -20,7 +21,7 @@ export PIP_NO_INPUT := 1
 .PHONY: help run test lint bench services clean
 
 help:
-	@echo "make run    set up .venv and serve the API on http://$(HOST):$(PORT) (PORT=...)"
+	@echo "make run    set up .venv and serve the API on http://$(HOST):$(PORT) (PORT=..., WORKERS=...)"
 	@echo "make test   set up .venv with dev tools, check services, then ruff, mypy and pytest"
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  run every benchmarks/*.py script"
@@ -45,7 +46,10 @@ run: $(VENV)/.stamp-base
 	@echo "arbiter API on http://$(HOST):$(PORT)"
 	@echo "  docs:   http://$(HOST):$(PORT)/docs"
 	@echo "  health: http://$(HOST):$(PORT)/health"
-	exec $(BIN)/uvicorn --factory arbiter.api.app:create_app --host $(HOST) --port $(PORT)
+	@# uvloop and httptools come with uvicorn[standard]; the service writes its own JSON access
+	@# line per request (with the request id), so uvicorn's plain one is off.
+	exec $(BIN)/uvicorn --factory arbiter.api.app:create_app --host $(HOST) --port $(PORT) \
+		--workers $(WORKERS) --loop uvloop --http httptools --no-access-log
 
 services:
 	@bash scripts/services.sh
