@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine as Database
 
 from arbiter.money import Money
-from arbiter.platform.credit import approval
+from arbiter.platform.credit import approval, lines
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.funding import funders, refunds, repayment, routing
 from arbiter.platform.ledger import accounts
@@ -42,6 +42,19 @@ def pay(db: Database, user: str, order_id: str, amount: str, term: int = 3, at: 
         uow.commit()
     assert paid.ok, paid.reason
     return paid
+
+
+def refuse(db: Database, user: str, order_id: str, amount: str, term: int = 3, at: datetime = T0
+           ) -> approval.CreditPayment:
+    """A credit payment the engine is expected to turn down: nothing is drawn."""
+    with UnitOfWork(db) as uow:
+        refused = approval.approve_and_deduct(uow, engine(at), user_id=user, order_id=order_id, amount=cny(amount),
+                                              term=term, context=context(), key=f"pay-{order_id}", now=at)
+        uow.commit()
+    assert not refused.ok
+    with UnitOfWork(db) as uow:
+        assert lines.draw_of(uow, order_id) is None
+    return refused
 
 
 def finance(db: Database, order: str, policy: routing.FundingPolicy = AFTER_PAYMENT, stage: str = "payment",

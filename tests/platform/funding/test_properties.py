@@ -21,7 +21,7 @@ from arbiter.platform.funding import bills, repayment, routing
 from arbiter.platform.ledger import accounts
 from tests.platform.credit.support import T0, with_line
 
-from .support import balance, books_balance, define, finance, pay, refund, repay
+from .support import balance, books_balance, define, finance, pay, refund, refuse, repay
 
 USERS = ("u1", "u2")
 POLICIES = [routing.FundingPolicy("payment", "close_order"), routing.FundingPolicy("payment", "keep_self_held")]
@@ -73,13 +73,20 @@ def run(db: Database, steps: list[tuple[str, int, int, int]], policy: routing.Fu
             held = routing.asset_of(uow, order)
             open_bills = [b for b in bills.bills_of(uow, order) if b.stored_status == bills.OPEN]
             available = lines.usable_available(uow, user, at).amount
+            state = lines.line(uow, user)
+            standing = state is not None and state.status == lines.ACTIVE and state.overdue_days == 0
         if action == "pay" and drawn is None:
             # within what tier B offers and below the 90% of the line that asks for an SMS code
             amount = (available * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
-            if amount >= 100:
+            if amount >= 100 and standing:
                 pay(db, user, order, str(amount), term, at=at)
                 event("pay")
                 paid[order] = user
+            elif amount >= 100:
+                # a line with a bill overdue carries no new purchase
+                refused = refuse(db, user, order, str(amount), term, at=at)
+                assert refused.reason == "credit_line_not_usable"
+                event("refused overdue")
         elif action == "finance" and drawn is not None and held is None and drawn.outstanding == drawn.principal:
             event(finance(db, order, policy, at=at).outcome)
         elif action in ("repay", "payoff") and held is not None and held.status == "financed" and open_bills:
