@@ -49,12 +49,14 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
         fail(f"{path}: cannot read: {exc.strerror or exc}")
+    # One decoder for the file: `json.loads` with an option builds a new one per line.
+    decode = json.JSONDecoder(parse_float=Decimal).decode
     with handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                value = json.loads(line, parse_float=Decimal)
+                value = decode(line)
             except (json.JSONDecodeError, ValueError) as exc:
                 fail(f"{path}:{number}: invalid JSON: {exc}")
             if not isinstance(value, dict):
@@ -106,6 +108,7 @@ def backtest_command(
     with Progress(SpinnerColumn(), TextColumn("{task.completed:,} events"), TimeElapsedColumn(),
                   transient=True, console=_stderr()) as bar:
         task = bar.add_task("replay", total=None)
+        # `backtest` reports progress every few thousand events, not per event.
         report = backtest(candidate, current, scene, _events(events), kind=kind, labels=label_map,
                           progress=lambda n: bar.advance(task, n))
     if format == "json":

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from arbiter.dsl import types as t
 from arbiter.dsl.model import MISSING, Tag
 from arbiter.errors import InvalidInput
+from arbiter.money import to_decimal
 
 NOW_KEY = "$now"  # not an identifier, so it can never collide with a namespace
 VELOCITY_KEY = "$velocity"  # a reader of velocity features (engine.velocity)
@@ -27,6 +29,8 @@ LISTS_KEY = "$lists"  # a reader of managed lists (engine.lists)
 
 # Values that need no conversion when they already have the runtime type.
 _PASS_THROUGH: dict[t.Type, type] = {t.STRING: str, t.BOOL: bool}
+# Inputs that `t.coerce` turns into a decimal or an amount by `to_decimal` alone.
+_NUMBER_INPUTS = (Decimal, int, str)
 
 
 class ContextShape:
@@ -39,20 +43,34 @@ class ContextShape:
             self.namespaces.setdefault(tag.namespace, {})[tag.name] = tag
             if tag.default is not MISSING:
                 self.defaults.setdefault(tag.namespace, {})[tag.name] = tag.default
+        # Per namespace, per tag: the type a value may already have to pass unchanged, whether
+        # it is a number (`to_decimal` converts it: what `t.coerce` would do, without its
+        # dispatch on the type), the type and the path, looked up once here rather than per value.
+        self._plan = tuple(
+            (namespace, {name: _spec(tag) for name, tag in declared.items()}, self.defaults.get(namespace, {}))
+            for namespace, declared in self.namespaces.items()
+        )
 
     def prepare(self, raw: Mapping[str, Any] | Any, *, now: datetime | None = None, fill_defaults: bool = False) -> dict[str, Any]:
-        raw = _as_mapping(raw, "the context")
+        if type(raw) is not dict:
+            raw = _as_mapping(raw, "the context")
         prepared: dict[str, Any] = {}
-        for namespace, declared in self.namespaces.items():
-            values: dict[str, Any] = dict(self.defaults.get(namespace, {})) if fill_defaults else {}
+        for namespace, declared, defaults in self._plan:
+            values: dict[str, Any] = defaults.copy() if fill_defaults else {}
             supplied = raw.get(namespace)
             if supplied is not None:
-                for name, value in _as_mapping(supplied, namespace).items():
-                    tag = declared.get(name)
-                    if tag is None or value is None:
+                if type(supplied) is not dict:
+                    supplied = _as_mapping(supplied, namespace)
+                for name, value in supplied.items():
+                    spec = declared.get(name)
+                    if spec is None or value is None:
                         continue
-                    exact = _PASS_THROUGH.get(tag.type)
-                    values[name] = value if exact is not None and type(value) is exact else t.coerce(value, tag.type, tag.path)
+                    if type(value) is spec[0]:
+                        values[name] = value
+                    elif spec[1] and type(value) in _NUMBER_INPUTS:
+                        values[name] = to_decimal(value, what=spec[3])
+                    else:
+                        values[name] = t.coerce(value, spec[2], spec[3])
             prepared[namespace] = values
         if now is not None:
             prepared[NOW_KEY] = now
@@ -67,6 +85,11 @@ def prepare(
     fill_defaults: bool = False,
 ) -> dict[str, Any]:
     return ContextShape(tags).prepare(raw, now=now, fill_defaults=fill_defaults)
+
+
+def _spec(tag: Tag) -> tuple[type | None, bool, t.Type, str]:
+    numeric = tag.type == t.DECIMAL or isinstance(tag.type, t.MoneyType)
+    return _PASS_THROUGH.get(tag.type), numeric, tag.type, tag.path
 
 
 def _as_mapping(value: Any, where: str) -> Mapping[str, Any]:

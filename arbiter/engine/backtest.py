@@ -8,6 +8,14 @@ the event is recorded. Each decision is reduced to an action (reject, review, ve
 pass: the first of those effect names present, pass when none is), and the report counts the
 actions of each side, lists the events whose action changes, and, given labels, the
 precision and recall of each side for "reject" and for "reject or review".
+
+The replay is built for millions of events in one process: each event's context is prepared
+once and shared by both sides when their tag catalogs agree, each side keeps a velocity store
+specialised for time order (`ReplayVelocity`), a decision is reduced to its action without
+building the outcome (only effects with computed fields are evaluated, since those can fail),
+and the counts are kept in plain integers until the end. `tests/engine/test_backtest.py`
+holds a straightforward replay, through `run_strategy` and `InMemoryVelocity`, that this one
+must agree with exactly.
 """
 
 from __future__ import annotations
@@ -15,18 +23,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from arbiter.dsl.compiler import Ruleset
+from arbiter.dsl.compiler import CompiledEffect, Ruleset
 from arbiter.dsl.context import LISTS_KEY, VELOCITY_KEY
+from arbiter.dsl.gcpause import collector_paused
 from arbiter.dsl.runtime import EvaluationError
 from arbiter.engine.lists import InMemoryLists, ListReader
-from arbiter.engine.strategies import run_strategy
-from arbiter.engine.velocity import InMemoryVelocity, VelocityReader, record_prepared
+from arbiter.engine.velocity import ReplayRecorder, ReplayVelocity, microseconds
 from arbiter.errors import InvalidInput
 
 ACTIONS = ("reject", "review", "verify", "pass")
+_RANK = {action: rank for rank, action in enumerate(ACTIONS[:-1])}
+_PASS = len(ACTIONS) - 1
+_PROGRESS_EVERY = 4096  # events between two progress reports: a bar redrawn per event costs more than the event
+_SEEN_SLOTS = 1 << 22  # buckets of the filter of event ids already recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,33 +102,117 @@ def action_of(effect_names: Iterable[str]) -> str:
     return "pass"
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What firing a rule (or reaching a band) means for the action: the best-ranked action
+    among its effects, and the effects whose fields are computed (evaluated for their
+    failures; literal ones cannot fail)."""
+
+    rank: int
+    computed: tuple[CompiledEffect, ...]
+    score: int = 0
+    group: str | None = None
+
+
+def _plan(effects: tuple[CompiledEffect, ...], score: int = 0, group: str | None = None) -> _Plan:
+    rank = min((_RANK.get(e.name, _PASS) for e in effects), default=_PASS)
+    return _Plan(rank, tuple(e for e in effects if e.constant is None), score, group)
+
+
+class _Tally:
+    """A side's counts as plain integers during the replay; `into` fills its Side."""
+
+    def __init__(self) -> None:
+        self.actions = [0] * len(ACTIONS)
+        self.failed = 0
+        # index: 2 * predicted + labelled
+        self.reject = [0] * 4
+        self.reject_or_review = [0] * 4
+
+    def into(self, side: Side) -> None:
+        side.failed += self.failed
+        for rank, count in enumerate(self.actions):
+            if count:
+                side.actions[ACTIONS[rank]] += count
+        for which, counts in (("reject", self.reject), ("reject_or_review", self.reject_or_review)):
+            for index, count in enumerate(counts):
+                if count:
+                    side.confusion[which][(index >= 2, index % 2 == 1)] += count
+
+
 class _Replayer:
-    """One rule set replaying a stream: its own feature store, its decisions."""
+    """One rule set replaying a stream: its own feature store, its decisions as action ranks
+    (an index in ACTIONS), exactly as `run_strategy` and `action_of` would reduce them."""
 
     def __init__(self, ruleset: Ruleset, scene: str) -> None:
         declared = ruleset.program.scenes.get(scene)
         if declared is None or declared.strategy is None:
             raise InvalidInput(f"scene `{scene}` has no strategy in this rule set")
-        self.ruleset = ruleset
-        self.strategy = declared.strategy
-        self.fallback = tuple(e.name for e in ruleset.fallbacks[scene])
-        self.velocity = InMemoryVelocity()
-        self.lists = InMemoryLists()
+        compiled = ruleset.strategies[declared.strategy]
+        self.prepare = ruleset.prepare
+        self.select = compiled.select
+        self.hit = compiled.strategy.hit
+        self.first = self.hit == "first"
+        self.plans = tuple(_plan(r.effects, r.rule.score or 0, r.rule.group) for r in compiled.rules)
+        strategy = ruleset.program.strategies[declared.strategy]
+        self.floors = tuple(band.floor for band in strategy.bands)
+        self.bands = tuple(_plan(effects) for effects in ruleset.bands.get(declared.strategy, ()))
+        self.fallback = _plan(ruleset.fallbacks[scene]).rank
+        self.velocity = ReplayVelocity()
+        self.recorder = ReplayRecorder(ruleset, self.velocity)
+        self.records = bool(self.recorder.features)
+        self.lists = ListReader(InMemoryLists(), datetime(1970, 1, 1, tzinfo=UTC))
+        self.tally = _Tally()
 
-    def prepare(self, event: Event) -> dict[str, Any]:
-        return self.ruleset.prepare(event.context, now=event.at)
-
-    def decide(self, ctx: dict[str, Any], at: datetime) -> tuple[str, bool]:
-        ctx[VELOCITY_KEY] = VelocityReader(self.velocity, at)
-        ctx[LISTS_KEY] = ListReader(self.lists, at)
+    def decide(self, ctx: dict[str, Any]) -> int:
         try:
-            outcome = run_strategy(self.ruleset, self.strategy, ctx)
+            if self.first:
+                index: int = self.select(ctx)
+                if index < 0:
+                    return _PASS
+                plan = self.plans[index]
+                for effect in plan.computed:
+                    effect.evaluate(ctx)
+                return plan.rank
+            plans = self.plans
+            matched = [plans[i] for i in self.select(ctx)]
+            return self._all(matched, ctx) if self.hit == "all" else self._score(matched, ctx)
         except EvaluationError:
-            return action_of(self.fallback), True
-        return action_of(e.name for e in outcome.effects), False
+            self.tally.failed += 1
+            return self.fallback
 
-    def record(self, event: Event, ctx: Mapping[str, Any]) -> None:
-        record_prepared(self.ruleset, self.velocity, event.kind, ctx, event.at, event.id)
+    @staticmethod
+    def _all(matched: list[_Plan], ctx: dict[str, Any]) -> int:
+        rank = _PASS
+        taken: set[str] = set()
+        for plan in matched:
+            if plan.group is not None:
+                if plan.group in taken:
+                    continue
+                taken.add(plan.group)
+            for effect in plan.computed:
+                effect.evaluate(ctx)
+            rank = min(rank, plan.rank)
+        return rank
+
+    def _score(self, matched: list[_Plan], ctx: dict[str, Any]) -> int:
+        rank = _PASS
+        total = 0
+        for plan in matched:
+            total += plan.score
+            for effect in plan.computed:
+                effect.evaluate(ctx)
+            rank = min(rank, plan.rank)
+        chosen = None
+        for index, floor in enumerate(self.floors):
+            if total >= floor:
+                chosen = index
+        if chosen is not None:
+            band = self.bands[chosen]
+            for effect in band.computed:
+                effect.evaluate(ctx)
+            rank = min(rank, band.rank)
+        return rank
 
 
 def backtest(
@@ -131,44 +227,86 @@ def backtest(
     max_changes: int = 1000,
 ) -> Report:
     """Replay `events` (in time order) and compare the two rule sets in `scene`. Events of
-    `kind` (the scene's name when not given) are decided; every event feeds the features."""
+    `kind` (the scene's name when not given) are decided; every event feeds the features.
+    `progress`, when given, is called with the number of events replayed since its last call."""
     kind = kind or scene
     labels = labels or {}
-    sides = (_Replayer(live, scene), _Replayer(candidate, scene))
+    first, second = _Replayer(live, scene), _Replayer(candidate, scene)
     report = Report(scene)
-    # Both sides read the same catalog (the usual case): prepare each event once for both.
+    # Both sides read the same catalog (the usual case): prepare each event once for both,
+    # and give it each side's readers in turn.
     shared = _catalog(live) == _catalog(candidate)
+    records = first.records or second.records
+    # A bucket per hash of the ids recorded so far: an id whose bucket is clear is new, so
+    # its entries need no search for an earlier copy (what makes a retried event count once).
+    seen = bytearray(_SEEN_SLOTS)
+    buckets = _SEEN_SLOTS - 1
     last: datetime | None = None
-    for event in events:
-        if last is not None and event.at < last:
-            raise InvalidInput(f"event {event.id}: events must come in time order ({event.at} after {last})")
-        last = event.at
-        report.events += 1
-        if shared:
-            prepared = sides[0].prepare(event)
-            contexts = [prepared, dict(prepared)]  # each side adds its own readers
-        else:
-            contexts = [side.prepare(event) for side in sides]
-        if event.kind == kind:
-            report.decided += 1
-            label = labels.get(event.id)
-            if label is not None:
-                report.labelled += 1
-            outcomes = []
-            for side, ctx, tally in zip(sides, contexts, (report.live, report.candidate), strict=True):
-                action, failed = side.decide(ctx, event.at)
-                tally.failed += failed
-                tally.score(action, label)
-                outcomes.append(action)
-            if outcomes[0] != outcomes[1]:
-                report.changed += 1
-                if len(report.changes) < max_changes:
-                    report.changes.append(Change(event.id, outcomes[0], outcomes[1]))
-        for side, ctx in zip(sides, contexts, strict=True):
-            side.record(event, ctx)
-        if progress is not None:
-            progress(1)
+    replayed = decided = labelled = changed = pending = 0
+    changes = report.changes
+    # The replay allocates nothing that forms cycles, while the windows it keeps would make
+    # the cyclic collector walk them again and again: it waits until the end.
+    decide_first, decide_second = first.decide, second.decide
+    velocities, lists = (first.velocity, second.velocity), (first.lists, second.lists)
+    tallies = (first.tally.actions, second.tally.actions)
+    prepare_first, prepare_second = first.prepare, second.prepare
+    with collector_paused():
+        for event in events:
+            at = event.at
+            if last is not None and at < last:
+                raise InvalidInput(f"event {event.id}: events must come in time order ({at} after {last})")
+            last = at
+            replayed += 1
+            velocities[0].now = velocities[1].now = now = microseconds(at)
+            lists[0].now = lists[1].now = at
+            ctx = prepare_first(event.context, now=at)
+            other = ctx if shared else prepare_second(event.context, now=at)
+            deciding = event.kind == kind
+            if deciding:
+                decided += 1
+                ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocities[0], lists[0]
+                a = decide_first(ctx)
+                other[VELOCITY_KEY], other[LISTS_KEY] = velocities[1], lists[1]
+                b = decide_second(other)
+                tallies[0][a] += 1
+                tallies[1][b] += 1
+                label = labels.get(event.id)
+                if label is not None:
+                    labelled += 1
+                    _score_label(first.tally, a, label)
+                    _score_label(second.tally, b, label)
+                if a != b:
+                    changed += 1
+                    if len(changes) < max_changes:
+                        changes.append(Change(event.id, ACTIONS[a], ACTIONS[b]))
+            if records:
+                h = hash(event.id) & buckets
+                again = seen[h] == 1
+                seen[h] = 1
+                if first.records:
+                    if deciding:
+                        ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocities[0], lists[0]
+                    first.recorder.record(event.kind, ctx, now, event.id, again)
+                if second.records:
+                    if deciding:
+                        other[VELOCITY_KEY], other[LISTS_KEY] = velocities[1], lists[1]
+                    second.recorder.record(event.kind, other, now, event.id, again)
+            if progress is not None:
+                pending += 1
+                if pending == _PROGRESS_EVERY:
+                    progress(pending)
+                    pending = 0
+    if progress is not None and pending:
+        progress(pending)
+    report.events, report.decided, report.labelled, report.changed = replayed, decided, labelled, changed
+    first.tally.into(report.live)
+    second.tally.into(report.candidate)
     return report
+
+
+def _score_label(tally: _Tally, rank: int, label: bool) -> None:
+    tally.reject[2 * (rank == 0) + label] += 1
+    tally.reject_or_review[2 * (rank <= 1) + label] += 1
 
 
 def _catalog(ruleset: Ruleset) -> set[tuple[str, str, Any]]:
