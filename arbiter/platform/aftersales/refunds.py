@@ -10,6 +10,10 @@ amount. Settlement and credit read these reversals from the `aftersales.refunded
 
 Coupons and budgets come back when every order of the checkout is closed (refunded in full
 before it completed): a partial refund keeps the promotions the order earned.
+
+An order paid on credit is refunded whole: funding first closes its bills, restores the
+line, returns what the user repaid as overpayment (溢缴款) and repurchases the asset
+(`orders.credit_payment.refund`), then the payment is refunded through the line's channel.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from arbiter.platform.columns import utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.events import service as events
 from arbiter.platform.inventory import service as inventory
-from arbiter.platform.orders import records, states
+from arbiter.platform.orders import credit_payment, records, states
 from arbiter.platform.orders.records import LINES, ORDERS, LineView, OrderView
 from arbiter.platform.payments import service as payments
 from arbiter.platform.promotions import pricing
@@ -153,6 +157,11 @@ def refund_units(uow: UnitOfWork, platform: Platform, order_id: str, wanted: Seq
     if amount > order.payable.amount - order.refunded.amount:
         return RefundOutcome(order_id, Money(amount, order.payable.currency), tuple(lines),
                              reason="the refund exceeds what is left of the order's payment")
+    if credit_payment.paid_on_credit(uow, order.parent_id):
+        refused = credit_payment.refund(uow, order.parent_id, Money(amount, order.payable.currency), key=key, now=now)
+        if refused is not None:
+            uow.session.rollback()
+            return RefundOutcome(order_id, Money(amount, order.payable.currency), tuple(lines), reason=refused)
     paid_back = payments.refund(uow, platform.router, order_id=order.parent_id,
                                 amount=Money(amount, order.payable.currency), key=key, reason=reason, now=now)
     if not paid_back.ok:

@@ -8,6 +8,9 @@ from its supplier in real time, which recharges the account: success fulfils and
 the order, a failure after the supplier's retries refunds it in full automatically.
 `logistics` records a carrier's event; delivery moves the order to delivered, and the user's
 `confirm_receipt` (or `complete_delivered` after the confirmation window) completes it.
+
+An order paid on credit is financed once it has shipped when the funding policy finances
+after shipment: pass the `platform` to `ship`, `supplier_shipped` or `sync_supplier_events`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from arbiter.platform.events import service as events
 from arbiter.platform.fulfillment.models import Shipment, ShipmentEvent
 from arbiter.platform.fulfillment.routing import DROPSHIP, REALTIME, WAREHOUSE
 from arbiter.platform.inventory import service as inventory
-from arbiter.platform.orders import records, states
+from arbiter.platform.orders import credit_payment, records, states
 from arbiter.platform.orders.records import OrderView
 from arbiter.platform.runtime import Platform
 from arbiter.platform.sql import insert_if_absent
@@ -119,10 +122,11 @@ def _push_dropship(uow: UnitOfWork, order: OrderView, lines: list[tuple[str, int
 
 
 def ship(uow: UnitOfWork, order_id: str, *, carrier: str, tracking_no: str, by: str, now: datetime,
-         shop: str | None = None, purpose: str = "order") -> ShipmentView:
+         shop: str | None = None, purpose: str = "order", platform: Platform | None = None) -> ShipmentView:
     """The warehouse (or the merchant, for its own shop: pass `shop`) ships the order's
     warehouse lines — or an exchange's replacement (`purpose`): stock deducted, the tracking
-    number recorded, the order shipped. Commits."""
+    number recorded, the order shipped (and, with `platform`, financed if it was paid on
+    credit and the policy finances after shipment). Commits."""
     if not carrier.strip() or not tracking_no.strip():
         raise InvalidInput("carrier and tracking_no are required to ship")
     order = records.require_order(uow, order_id)
@@ -144,9 +148,10 @@ def ship(uow: UnitOfWork, order_id: str, *, carrier: str, tracking_no: str, by: 
         inventory.deduct(uow, lock_owner, f"{order_id}/{line_id}")
     _set(uow, shipment.id, now, status="shipped", carrier=carrier, tracking_no=tracking_no)
     _event(uow, shipment.id, "shipped", "shipped", f"handed to {carrier}", now)
-    if purpose == "order":
-        _order_shipped(uow, order, carrier, tracking_no, by, now)
+    shipped = purpose == "order" and _order_shipped(uow, order, carrier, tracking_no, by, now)
     uow.commit()
+    if shipped and platform is not None:
+        _finance_shipped(uow, platform, order.parent_id, now)
     found = _shipment(uow, order_id, WAREHOUSE, purpose)
     assert found is not None
     return found
@@ -173,35 +178,52 @@ def reship(uow: UnitOfWork, platform: Platform, order_id: str, lines: list[tuple
     return found
 
 
-def _order_shipped(uow: UnitOfWork, order: OrderView, carrier: str, tracking_no: str, by: str, now: datetime) -> None:
-    """The order is shipped once every parcel of it is."""
+def _order_shipped(uow: UnitOfWork, order: OrderView, carrier: str, tracking_no: str, by: str, now: datetime) -> bool:
+    """The order is shipped once every parcel of it is; True when it became shipped now."""
     pending = [s for s in shipments(uow, order.id) if s.purpose == "order" and s.status == "pending"]
     if pending or order.status != states.PAID:
-        return
+        return False
     if not records.move(uow, order, states.SHIPPED, reason=f"shipped: {carrier} {tracking_no}", by=by, now=now):
         raise Conflict(f"order {order.id} moved while it was being shipped; try again")
     events.emit(uow, "order.shipped", order.id, {"carrier": carrier, "tracking_no": tracking_no,
                                                   "shop": order.shop}, now)
+    return True
 
 
-def supplier_shipped(uow: UnitOfWork, order_id: str, carrier: str, tracking_no: str, now: datetime) -> None:
-    """The supplier of dropship lines shipped them (代发). Commits."""
+def _finance_shipped(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime) -> None:
+    """Finance a shipped order paid on credit (the policy may finance after shipment; the
+    goods are gone, so an asset nobody takes stays on self-held funds). Commits."""
+    financed = credit_payment.finance(uow, platform, records.require_parent(uow, parent_id),
+                                      stage=credit_payment.SHIPMENT, now=now)
+    if financed is not None:
+        uow.commit()
+
+
+def supplier_shipped(uow: UnitOfWork, order_id: str, carrier: str, tracking_no: str, now: datetime, *,
+                     platform: Platform | None = None) -> None:
+    """The supplier of dropship lines shipped them (代发); with `platform`, an order paid on
+    credit is then financed if the policy finances after shipment. Commits."""
     shipment = _shipment(uow, order_id, DROPSHIP)
     if shipment is None:
         raise NotFound(f"order {order_id!r} has no dropship lines")
+    shipped = False
     if shipment.status == "pending":
         _set(uow, shipment.id, now, status="shipped", carrier=carrier, tracking_no=tracking_no)
         _event(uow, shipment.id, "shipped", "shipped", f"the supplier handed it to {carrier}", now)
-        _order_shipped(uow, records.require_order(uow, order_id), carrier, tracking_no, "supplier", now)
+        order = records.require_order(uow, order_id)
+        shipped = _order_shipped(uow, order, carrier, tracking_no, "supplier", now)
     uow.commit()
+    if shipped and platform is not None:
+        _finance_shipped(uow, platform, order.parent_id, now)
 
 
-def sync_supplier_events(uow: UnitOfWork, now: datetime, *, after: int = 0) -> int:
+def sync_supplier_events(uow: UnitOfWork, now: datetime, *, after: int = 0, platform: Platform | None = None) -> int:
     """Apply the suppliers' `supplier.dropship_shipped` events after id `after`; returns the
     last id applied (the caller keeps it as its cursor)."""
     last = after
     for event in events.read(uow, ("supplier.dropship_shipped",), after=after):
-        supplier_shipped(uow, event.subject, event.payload["carrier"], event.payload["tracking_no"], now)
+        supplier_shipped(uow, event.subject, event.payload["carrier"], event.payload["tracking_no"], now,
+                         platform=platform)
         last = event.id
     return last
 

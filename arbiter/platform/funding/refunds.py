@@ -120,6 +120,12 @@ def refund_financed_order(uow: UnitOfWork, *, order_id: str, key: str, now: date
     return _store(uow, key, result, now)
 
 
+def refund_of(uow: UnitOfWork, order_id: str) -> Refund | None:
+    """What the refund of `order_id` did, if it was refunded (reads only)."""
+    row = uow.session.execute(select(REFUNDS).where(REFUNDS.c.order_id == order_id)).first()
+    return None if row is None else _refund(order_id, json.loads(row.result), replayed=False)
+
+
 def _store(uow: UnitOfWork, key: str, result: Refund, now: datetime) -> Refund:
     uow.session.execute(insert_if_absent(REFUNDS, uow.engine.dialect.name, dict(
         order_id=result.order_id, key=key, result=json.dumps(result.to_json(), sort_keys=True), at=utc(now))))

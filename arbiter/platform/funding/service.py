@@ -4,7 +4,7 @@
     routing.finance                          资产路由: finance an order after payment or shipment
     repayment.repay / payoff_quote           还款: full, partial, early payoff
     bills.bills_of / assess_overdue          账单 and the daily overdue penalty
-    refunds.refund_financed_order            售后: close the bills, overpayment, repurchase
+    refunds.refund_financed_order / refund_of      售后: close the bills, overpayment, repurchase
     disposal.send_to_collections / package_assets / sell_package      资产处置
 """
 
@@ -19,13 +19,13 @@ from arbiter.platform.funding.disposal import (
     send_to_collections,
 )
 from arbiter.platform.funding.funders import Funder, define_funder, funder, funders
-from arbiter.platform.funding.refunds import Refund, refund_financed_order
+from arbiter.platform.funding.refunds import Refund, refund_financed_order, refund_of
 from arbiter.platform.funding.repayment import Repayment, payoff_quote, repay
 from arbiter.platform.funding.routing import Asset, Financing, FundingPolicy, asset_of, finance
 
 __all__ = [
     "PENALTY_RATE", "Asset", "Bill", "Financing", "Funder", "FundingPolicy", "Package", "Refund", "Repayment",
     "asset_of", "assess_overdue", "bills_of", "define_funder", "finance", "funder", "funders", "package",
-    "package_assets", "payoff_quote", "refund_financed_order", "repay", "sell_package", "send_to_collections",
+    "package_assets", "payoff_quote", "refund_financed_order", "refund_of", "repay", "sell_package", "send_to_collections",
     "user_bills",
 ]

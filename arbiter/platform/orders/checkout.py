@@ -10,6 +10,10 @@ written with the trial's result as their price snapshot, and `order.created` is 
 A refusal is a value (`Checkout.reason`) and leaves nothing behind: holds already taken are
 given back. The parent id is derived from the user and the idempotency key, so a retry of
 the same checkout finds the same order.
+
+Paying on credit (`payment_method="credit"`) takes a term (`installments`): the checkout
+rules then see the user's credit tags, and the installment trial must offer that term for
+the order's payable amount (`orders.credit_payment.check_terms`), or the checkout is refused.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from arbiter.platform.columns import utc
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.events import service as events
 from arbiter.platform.inventory import service as inventory
-from arbiter.platform.orders import records, states
+from arbiter.platform.orders import credit_payment, records, states
 from arbiter.platform.orders.records import LINES, ORDERS, PARENTS, ParentView
 from arbiter.platform.promotions import pricing
 from arbiter.platform.runtime import Platform
@@ -111,9 +115,10 @@ def _deliverable(uow: UnitOfWork, views: Sequence[tuple[SkuView, int]], region: 
 
 def checkout(uow: UnitOfWork, platform: Platform, *, user_id: str, items: Sequence[Wanted] | None = None,
              from_cart: bool = False, address_id: str | None = None, recharge_account: str | None = None,
-             payment_method: str = "alipay", channel: str = "app",
+             payment_method: str = "alipay", channel: str = "app", installments: int | None = None,
              passthrough: Mapping[str, Any] | None = None, key: str, now: datetime) -> Checkout:
-    """Create the orders for `items` (buy-now) or the ticked cart items (`from_cart`)."""
+    """Create the orders for `items` (buy-now) or the ticked cart items (`from_cart`);
+    `installments` is the term of an order paid on credit."""
     if not key or len(key) > 200:
         raise InvalidInput("key: an idempotency key of 1 to 200 characters is required")
     parent_id = parent_id_for(user_id, key)
@@ -125,6 +130,7 @@ def checkout(uow: UnitOfWork, platform: Platform, *, user_id: str, items: Sequen
         raise InvalidInput(f"payment_method: {payment_method!r} is not one of {', '.join(METHODS)}")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    term = credit_payment.check_term_value(payment_method, installments)
     if from_cart:
         items = [Wanted(i.sku, i.quantity) for i in cart_service.items(uow, user_id) if i.selected]
     if not items:
@@ -165,6 +171,8 @@ def checkout(uow: UnitOfWork, platform: Platform, *, user_id: str, items: Sequen
     context = shopping_context(uow, user_id, now, passthrough=passthrough)
     context["order"] = _order_facts(views, channel=channel, method=payment_method, region=region,
                                     address_digest=digest, recharge_account=account)
+    if term is not None:
+        credit_payment.add_facts(uow, context, user_id, now, term)
     decision = platform.decisions.decide("checkout", context, client="order_service", access="embedded")
     if (refused := _refusal(decision)) is not None:
         return Checkout(parent_id, None, None, reason=refused)
@@ -182,9 +190,15 @@ def checkout(uow: UnitOfWork, platform: Platform, *, user_id: str, items: Sequen
             pricing.cancel(uow, parent_id, platform.budgets, now)
             uow.commit()
             return Checkout(parent_id, None, result, reason=refused)
+    if term is not None and (refused := credit_payment.check_terms(
+            uow, platform, user_id=user_id, amount=Money(result.payable, result.currency), order=context["order"],
+            shops=len({v.shop for v, _ in views}), installments=term, now=now)) is not None:
+        pricing.cancel(uow, parent_id, platform.budgets, now)
+        uow.commit()
+        return Checkout(parent_id, None, result, reason=refused)
 
     _write(uow, platform, parent_id, user_id, kind, key, payment_method, views, result, address, region,
-           account, now)
+           account, now, term)
     written = records.require_parent(uow, parent_id)
     for order in written.orders:
         events.emit(uow, "order.created", order.id, records.event_payload(order), now)
@@ -196,11 +210,12 @@ def checkout(uow: UnitOfWork, platform: Platform, *, user_id: str, items: Sequen
 
 def _write(uow: UnitOfWork, platform: Platform, parent_id: str, user_id: str, kind: str, key: str,
            method: str, views: Sequence[tuple[SkuView, int]], result: TrialResult,
-           address: dict[str, Any] | None, region: str, account: str, now: datetime) -> None:
+           address: dict[str, Any] | None, region: str, account: str, now: datetime,
+           installments: int | None = None) -> None:
     at = utc(now)
     uow.session.execute(insert(PARENTS).values(
         id=parent_id, user_id=user_id, kind=kind, currency=result.currency, payable=result.payable,
-        payment_method=method, key=f"{user_id}:{key}", created_at=at,
+        payment_method=method, installments=installments, key=f"{user_id}:{key}", created_at=at,
         expires_at=at + timedelta(minutes=platform.order_timeout_minutes)))
     by_line = {line.id: line for line in result.lines}
     shops = sorted({view.shop for view, _ in views})

@@ -27,6 +27,7 @@ class ParentOrder(SQLModel, table=True):
     key: str = Field(max_length=NAME_LENGTH, unique=True)  # the checkout's idempotency key
     created_at: datetime = time_column(nullable=False)
     expires_at: datetime = time_column(nullable=False)  # unpaid after this: closed
+    installments: int | None = Field(default=None)  # the term chosen when paid on credit (分期期数)
 
 
 class Order(SQLModel, table=True):

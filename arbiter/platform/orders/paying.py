@@ -8,6 +8,11 @@ callback was lost) reports success, and `mark_paid` moves every order of the par
 spends its coupons and budgets, emits `order.paid`, and starts fulfilment. An order left
 unpaid past its timeout is closed by `close_expired`, giving its stock, coupons and budgets
 back; `cancel_unpaid` does the same at the user's request.
+
+A payment the rules hold for review opens a case in the review queue. An order paid on
+credit (`payment_method` "credit", with a term) is approved and deducted from the user's
+line instead of being charged (`orders.credit_payment`), and is financed after payment when
+the funding policy says so: if no funder takes it, the order is closed before shipment.
 """
 
 from __future__ import annotations
@@ -28,10 +33,11 @@ from arbiter.platform.db import UnitOfWork
 from arbiter.platform.events import service as events
 from arbiter.platform.fulfillment import routing
 from arbiter.platform.inventory import service as inventory
-from arbiter.platform.orders import records, states
+from arbiter.platform.orders import credit_payment, records, states
 from arbiter.platform.orders.records import LINES, PARENTS, ParentView
 from arbiter.platform.payments import service as payments
 from arbiter.platform.promotions import pricing
+from arbiter.platform.risk import review
 from arbiter.platform.runtime import Platform
 
 SYSTEM = "system"
@@ -68,6 +74,8 @@ def _payment_context(uow: UnitOfWork, parent: ParentView, passthrough: Mapping[s
         "address_region": first.region or "", "recharge_account": first.recharge_account or "",
         "shop": first.shop if len(parent.orders) == 1 else "",
     }
+    if parent.payment_method == credit_payment.CREDIT:
+        credit_payment.add_facts(uow, context, parent.user_id, now, parent.installments)
     return context
 
 
@@ -119,15 +127,18 @@ def start_payment(uow: UnitOfWork, platform: Platform, parent_id: str, *, user_i
         inventory.release(uow, parent_id)
     elif cashier.status == "verifying":
         payments.send_code(uow, platform.verifier, cashier.payment_id, now)
+    elif cashier.status == "review" and cashier.decision is not None:
+        review.open_case(uow, cashier.decision, subject_kind="payment", subject_id=cashier.payment_id, now=now,
+                         key=f"payment-review:{cashier.payment_id}")
     uow.commit()
     step = _step(parent_id, cashier)
     if cashier.status == "ready":
-        return submit_payment(uow, platform, parent_id, user_id=user_id, now=now)
+        return submit_payment(uow, platform, parent_id, user_id=user_id, now=now, passthrough=passthrough)
     return step
 
 
 def verify_payment(uow: UnitOfWork, platform: Platform, parent_id: str, *, user_id: str, proof: str,
-                   now: datetime) -> PaymentStep:
+                   now: datetime, passthrough: Mapping[str, Any] | None = None) -> PaymentStep:
     """Check the verification the payment asked for; when it passes, submit the payment."""
     records.require_parent(uow, parent_id, user_id)
     payment = payments.payment_of(uow, parent_id)
@@ -141,20 +152,39 @@ def verify_payment(uow: UnitOfWork, platform: Platform, parent_id: str, *, user_
         return PaymentStep(parent_id, payment.payment_id, result.status, payment.verification,
                            reason=None if result.ok else f"the {payment.verification} check did not pass "
                            f"({result.status})")
-    return submit_payment(uow, platform, parent_id, user_id=user_id, now=now)
+    return submit_payment(uow, platform, parent_id, user_id=user_id, now=now, passthrough=passthrough)
 
 
 def submit_payment(uow: UnitOfWork, platform: Platform, parent_id: str, *, user_id: str,
-                   now: datetime) -> PaymentStep:
-    records.require_parent(uow, parent_id, user_id)
+                   now: datetime, passthrough: Mapping[str, Any] | None = None) -> PaymentStep:
+    """Send a ready payment to its channel; a credit payment is approved and deducted from
+    the line now, and is paid at once. Commits."""
+    parent = records.require_parent(uow, parent_id, user_id)
     payment = payments.payment_of(uow, parent_id)
     if payment is None:
         raise InvalidInput(f"order {parent_id}: no payment was opened")
+    if payment.method == credit_payment.CREDIT and payment.status == "ready":
+        return _pay_on_credit(uow, platform, parent, payment, passthrough, now)
     payments.submit(uow, platform.router, payment.payment_id, now)
     uow.commit()
     after = payments.payment_of(uow, parent_id)
     assert after is not None
     return PaymentStep(parent_id, after.payment_id, after.status)
+
+
+def _pay_on_credit(uow: UnitOfWork, platform: Platform, parent: ParentView, payment: payments.PaymentView,
+                   passthrough: Mapping[str, Any] | None, now: datetime) -> PaymentStep:
+    context = _payment_context(uow, parent, passthrough, now)
+    refused = credit_payment.pay(uow, platform, parent, payment, context, now)
+    if refused is not None:
+        inventory.release(uow, parent.id)
+        uow.commit()
+        return PaymentStep(parent.id, payment.payment_id, "refused", payment.verification, reason=refused)
+    uow.commit()
+    _after_payment(uow, platform, parent.id, now)
+    after = payments.payment_of(uow, parent.id)
+    assert after is not None
+    return PaymentStep(parent.id, after.payment_id, after.status)
 
 
 def payment_callback(uow: UnitOfWork, platform: Platform, channel: str, body: bytes, signature: str,
@@ -207,6 +237,10 @@ def mark_paid(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime
     if not moved:
         return parent
     uow.commit()
+    financed = credit_payment.finance(uow, platform, parent, stage=credit_payment.PAYMENT, now=now)
+    if financed is not None and financed.action == credit_payment.CLOSE_ORDER:
+        return _close_unfunded(uow, platform, parent_id, now)
+    uow.commit()
     settled = pricing.confirm(uow, parent_id, platform.budgets, now)
     if not settled.ok and settled.reason is not None and not settled.replayed:
         # The discount can no longer be honoured (a reservation released meanwhile): the payment
@@ -220,6 +254,23 @@ def mark_paid(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime
     for order in paid.orders:
         if order.id in moved:
             fulfillment.start(uow, platform, order.id, now)
+    return records.require_parent(uow, parent_id)
+
+
+def _close_unfunded(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime) -> ParentView:
+    """No funder took the order paid on credit, and the policy closes it before shipment:
+    the line is restored and the payment refunded already; the orders close (refunded in
+    full), the stock and the promotions come back. Commits."""
+    parent = records.require_parent(uow, parent_id)
+    for order in parent.orders:
+        if order.status == states.PAID and not records.move(
+                uow, order, states.CLOSED, reason=f"{credit_payment.UNFUNDED}: closed before shipment", by=SYSTEM,
+                now=now, refunded=order.payable.amount):
+            raise Conflict(f"order {order.id} moved while it was being closed; try again")
+    inventory.release(uow, parent_id)
+    uow.commit()
+    pricing.cancel(uow, parent_id, platform.budgets, now)
+    uow.commit()
     return records.require_parent(uow, parent_id)
 
 

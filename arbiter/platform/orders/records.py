@@ -81,6 +81,7 @@ class ParentView:
     created_at: datetime
     expires_at: datetime
     orders: tuple[OrderView, ...]
+    installments: int | None = None  # the term, when paid on credit
 
     @property
     def status(self) -> str:
@@ -130,7 +131,7 @@ def parent(uow: UnitOfWork, parent_id: str) -> ParentView | None:
     created, expires = as_utc(row.created_at), as_utc(row.expires_at)
     assert created is not None and expires is not None
     return ParentView(row.id, row.user_id, row.kind, Money(row.payable, row.currency), row.payment_method,
-                      created, expires, tuple(_order(uow, o) for o in orders))
+                      created, expires, tuple(_order(uow, o) for o in orders), row.installments)
 
 
 def require_parent(uow: UnitOfWork, parent_id: str, user_id: str | None = None) -> ParentView:
