@@ -14,7 +14,7 @@ import typer
 from arbiter.commands.common import existing_rule_paths, fail
 
 SINGLES_DAY = datetime(2026, 11, 11, 10, 0, tzinfo=timezone(timedelta(hours=8)))
-FLOWS = ("phone", "dropship", "topup")
+FLOWS = ("phone", "dropship", "topup", "merchant", "installments")
 
 
 def demo_command(
@@ -29,6 +29,8 @@ def demo_command(
     from arbiter.platform.compose import simulated_platform
     from arbiter.platform.db import UnitOfWork, create_schema, make_engine
     from arbiter.platform.demo import flows, world
+    from arbiter.platform.demo.installment_flow import installment_flow
+    from arbiter.platform.demo.merchant_flow import merchant_flow
 
     chosen = flow or list(FLOWS)
     unknown = [f for f in chosen if f not in FLOWS]
@@ -56,6 +58,14 @@ def demo_command(
             if "topup" in chosen:
                 flows.top_up_flow(platform, SINGLES_DAY, phone="13800138002", say=say)
                 flows.top_up_flow(platform, SINGLES_DAY, supplier_fails=True, phone="13800138004", say=say)
+            if "merchant" in chosen:
+                merchant_flow(platform, SINGLES_DAY, say=say)
+            if "installments" in chosen:
+                installment_flow(platform, SINGLES_DAY, phone="13800138007", say=say)
+                installment_flow(platform, SINGLES_DAY, funders_refuse=True, policy="close", phone="13800138008",
+                                 say=say)
+                installment_flow(platform, SINGLES_DAY, funders_refuse=True, policy="keep", phone="13800138009",
+                                 say=say)
         except ArbiterError as exc:
             fail(f"the demo stopped: {exc}")
         finally:

@@ -19,10 +19,12 @@ import arbiter.platform.idempotency.models  # noqa: F401
 import arbiter.platform.inventory.models  # noqa: F401
 import arbiter.platform.keys.models  # noqa: F401
 import arbiter.platform.ledger.models  # noqa: F401
+import arbiter.platform.merchants.models  # noqa: F401
 import arbiter.platform.orders.models  # noqa: F401
 import arbiter.platform.payments.models  # noqa: F401
 import arbiter.platform.promotions.models  # noqa: F401
 import arbiter.platform.risk.models  # noqa: F401
 import arbiter.platform.rules.models  # noqa: F401
+import arbiter.platform.settlement.models  # noqa: F401
 import arbiter.platform.suppliers.models  # noqa: F401
 import arbiter.platform.users.models  # noqa: F401

@@ -19,9 +19,14 @@ def test_the_demo_tells_every_golden_flow_with_its_figures() -> None:
     assert "real-time purchase: status=fulfilled, order=completed, refunded=0.00" in out
     assert "real-time purchase: status=failed, order=closed, refunded=100.00" in out
     assert "virtual goods have no after-sales" in out
+    assert "== Marketplace merchant" in out and "withdrawal: amount=344.85 CNY, status=paid" in out
+    assert "== Installments (分期): 3000.00 in 3 periods on a 5000.00 line, financed by a funder" in out
+    assert "available=5000.00, overpayment=1023.00, repurchase=2000.00, funder=trust_a" in out
+    assert "no funder: closed before shipment: order=closed, payment=succeeded, payment_refunded=3000.00" in out
+    assert "financed 资产路由: funder=self_held, stage=shipment, principal=3000.00, over_capacity=True" in out
 
 
 def test_an_unknown_flow_is_one_line_and_exit_2() -> None:
     result = CliRunner().invoke(app, ["demo", "--flow", "bogus"])
     assert result.exit_code == 2
-    assert "--flow: bogus is not one of phone, dropship, topup" in result.output
+    assert "--flow: bogus is not one of phone, dropship, topup, merchant, installments" in result.output
