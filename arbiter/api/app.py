@@ -22,7 +22,28 @@ from arbiter.api import errors, observability
 from arbiter.api.auth import api_routes, document_roles, route_roles
 from arbiter.api.middleware import BodySizeLimit
 from arbiter.api.observability import RequestContext, configure_logging
-from arbiter.api.routes import audit, decisions, experiments, health, pricing, promotions, rules
+from arbiter.api.routes import (
+    aftersales,
+    audit,
+    cart,
+    catalog,
+    credit,
+    decisions,
+    experiments,
+    fulfillment,
+    funding,
+    health,
+    merchants,
+    orders,
+    payments,
+    pricing,
+    promotions,
+    risk,
+    rules,
+    settlement,
+    suppliers,
+    users,
+)
 from arbiter.api.settings import Settings, load_settings
 from arbiter.api.wiring import Services
 from arbiter.clock import Clock
@@ -75,7 +96,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(RequestContext, metrics=services.metrics)
 
     v1 = APIRouter(prefix="/v1")
-    for area in (decisions, pricing, rules, experiments, promotions, audit):
+    # The decision engine's areas, then the platform flows'.
+    areas = (decisions, pricing, rules, experiments, promotions, risk, audit,
+             catalog, users, cart, orders, payments, fulfillment, aftersales, suppliers,
+             merchants, settlement, credit, funding)
+    for area in areas:
         v1.include_router(area.router())
     app.include_router(health.router())
     app.include_router(observability.router())

@@ -19,6 +19,7 @@ configuration at all.
 | ARBITER_RATE_LIMIT_BURST      | rate_limit_burst    | 200                         |
 | ARBITER_KEY_CACHE_SECONDS     | key_cache_seconds   | 5                           |
 | ARBITER_LOG_LEVEL             | log_level           | INFO                        |
+| ARBITER_CHANNEL_SECRET        | channel_secret      | (the simulated channels' demo secret) |
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Settings:
     # within this many seconds (0: read on every request).
     key_cache_seconds: int = 5
     log_level: str = "INFO"
+    # What the payment channels sign their callbacks with (simulated channels on the defaults).
+    channel_secret: str = "simulated-channel-secret"
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rule_files", "max_rule_file_bytes", "rate_limit_burst"):

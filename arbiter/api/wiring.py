@@ -51,6 +51,9 @@ from arbiter.platform.experiments.stores import (
     SqlAssignments,
 )
 from arbiter.platform.idempotency.store import IdempotencyStore, RedisIdempotency, SqlIdempotency
+from arbiter.platform.orders import credit_payment
+from arbiter.platform.payments.channels import simulated_router
+from arbiter.platform.payments.verification import SimulatedVerifier
 from arbiter.platform.promotions.budgets import (
     PER_USER,
     BudgetStore,
@@ -61,6 +64,9 @@ from arbiter.platform.promotions.budgets import (
 from arbiter.platform.promotions.redis_budgets import RedisBudgets
 from arbiter.platform.rules import service as rules
 from arbiter.platform.rules.reload import NothingPublished, Reloader
+from arbiter.platform.runtime import Platform
+from arbiter.platform.settlement.clearing import ClearingInstitution, SimulatedClearing
+from arbiter.platform.suppliers.realtime import SimulatedTopUp
 
 log = logging.getLogger("arbiter.api")
 
@@ -186,6 +192,13 @@ class Services:
             self.database, self.clock, engine_factory=self._engine_for, redis=self.redis,
             poll_interval=RELOAD_POLL_S,
         )
+        # The platform flows' adapters: the simulated channels, verifier, top-up supplier and
+        # clearing institution on the embedded defaults (a deployment wires its own here).
+        self.router = simulated_router(settings.channel_secret.encode())
+        credit_payment.register(self.router)
+        self.verifier = SimulatedVerifier()
+        self.topup = SimulatedTopUp()
+        self.clearing: ClearingInstitution = SimulatedClearing()
         self.status: dict[str, str] = {}
         self.bootstrapped = False
         self.bootstrap_error: str | None = None
@@ -203,6 +216,12 @@ class Services:
     def engine(self) -> Engine:
         """The engine on the published version (NothingPublished, a 503, before there is one)."""
         return self.reloader.engine
+
+    def platform(self) -> Platform:
+        """What the platform flows run on, with the engine of the version published now
+        (NothingPublished, a 503, before there is one)."""
+        return Platform(db=self.database, decisions=self.engine, budgets=self.budgets, clock=self.clock,
+                        router=self.router, verifier=self.verifier, topup=self.topup)
 
     @property
     def ruleset_version(self) -> int | None:

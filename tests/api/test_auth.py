@@ -20,10 +20,12 @@ from arbiter.errors import InvalidInput
 from arbiter.platform.db import UnitOfWork, create_schema, make_engine
 from arbiter.platform.keys import service as keys
 
+from . import role_tables
 from .conftest import NOW, OTHER_SHOP, ROLES, SHOP, Api, assert_problem, unique
 
-# Who may call what: the service's contract, spelled out (admin may call everything).
-ROLE_TABLE: dict[tuple[str, str], set[str]] = {
+# Who may call what: the service's contract, spelled out (admin may call everything): the
+# engine's routes here, the other areas' in tests/api/role_tables.
+ENGINE_ROLES: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/decisions/{scene}"): {"service"},
     ("POST", "/v1/pricing/trial"): {"service"},
     ("POST", "/v1/rules/check"): {"operator", "analyst"},
@@ -50,8 +52,9 @@ ROLE_TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/shops/{shop}/coupon-templates/{code}"): {"merchant", "operator", "analyst"},
     ("GET", "/v1/audit"): {"admin"},
 }
+ROLE_TABLE = {**ENGINE_ROLES, **role_tables.ROLES}
 PATH_VALUES = {"scene": "home_popup", "number": "1", "name": "home_popup_ab", "promotion": "matrix-budget",
-               "code": "matrix-template", "shop": SHOP}
+               "code": "matrix-template", "shop": SHOP, **role_tables.PATH_VALUES}
 
 
 def concrete(path: str) -> str:

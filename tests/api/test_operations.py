@@ -15,6 +15,7 @@ from arbiter.api.app import create_app
 from arbiter.api.observability import JsonFormatter
 from arbiter.api.settings import load_settings
 
+from . import role_tables
 from .conftest import Api, assert_problem, backend_settings, base_settings, start_api
 
 
@@ -154,7 +155,7 @@ def test_every_documented_example_is_a_valid_request(tmp_path: Path) -> None:
     """Each request-body example in the OpenAPI document passes validation (an admin key,
     which every route admits, sends it; what the call then does is not the point here)."""
     values = {"scene": "home_popup", "number": "1", "name": "home_popup_ab", "promotion": "phone_item_cut",
-              "code": "fashion_20_off_99", "shop": "shop-fashion-001"}
+              "code": "fashion_20_off_99", "shop": "shop-fashion-001", **role_tables.PATH_VALUES}
     with start_api(base_settings(database_url=f"sqlite:///{tmp_path / 'a.db'}")) as api:
         spec = api.client.get("/openapi.json").json()
         for path, item in spec["paths"].items():

@@ -1,6 +1,6 @@
 """The review queue and managed lists over HTTP (`arbiter.api.routes.risk`), on an app of the
-demo rules with the risk router included under `/v1` and resumers registered, as the
-composition root will — on SQLite and on PostgreSQL + Redis."""
+demo rules with resumers registered, as the composition root will — on SQLite and on
+PostgreSQL + Redis."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from arbiter.api.app import create_app
-from arbiter.api.routes import risk
 from arbiter.clock import FixedClock
 from arbiter.platform.audit import service as audit
 from arbiter.platform.db import UnitOfWork
@@ -29,9 +27,6 @@ RISKY = {"user": {"id": "u-risky", "risk_score": 85}, "passthrough": {"device_id
 def risk_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with backend_settings(request.param, request, tmp_path_factory.mktemp("risk")) as settings:
         app = create_app(settings, clock=FixedClock(NOW))
-        v1 = APIRouter(prefix="/v1")
-        v1.include_router(risk.router())
-        app.include_router(v1)
         calls: list[tuple[str, str, bool]] = []
         resumers = review.Resumers()
         for kind in ("registration", "payment"):

@@ -33,6 +33,10 @@ ListValue = Annotated[str, Path(min_length=1, max_length=VALUE_LENGTH)]
 Status = Literal["open", "approved", "rejected", "expired"]
 SubjectKind = Literal["order", "payment", "withdrawal", "registration", "credit_application"]
 
+ASSIGN_EXAMPLES: dict[str, Any] = {
+    "self": {"summary": "Take the case yourself", "value": {}},
+    "other": {"summary": "Give the case to another operator", "value": {"to": "k_0a1b2c3d4e5f"}},
+}
 APPROVE_EXAMPLES: dict[str, Any] = {
     "approve": {"summary": "Approve after calling the user", "value": {"note": "called the user: it was her"}},
 }
@@ -151,7 +155,7 @@ def router() -> APIRouter:  # noqa: C901 - one route per function below
     @api.post("/review-cases/{case_id}/assign", summary="Assign a review case", dependencies=[requires(OPERATOR)],
               responses=moves)
     def assign(case_id: CaseId, services: ServicesDep, principal: PrincipalDep,
-               body: Annotated[AssignRequest | None, Body()] = None) -> CaseOut:
+               body: Annotated[AssignRequest | None, Body(openapi_examples=ASSIGN_EXAMPLES)] = None) -> CaseOut:
         """Give an open case to the caller, or to the operator named in `to`."""
         to = body.to if body is not None and body.to is not None else principal.key_id
         with UnitOfWork(services.database) as uow:
