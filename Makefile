@@ -48,7 +48,7 @@ run: $(VENV)/.stamp-base
 	@echo "  health: http://$(HOST):$(PORT)/health"
 	@# uvloop and httptools come with uvicorn[standard]; the service writes its own JSON access
 	@# line per request (with the request id), so uvicorn's plain one is off.
-	exec $(BIN)/uvicorn --factory arbiter.api.app:create_app --host $(HOST) --port $(PORT) \
+	ARBITER_DEMO_DATA=$${ARBITER_DEMO_DATA:-1} exec $(BIN)/uvicorn --factory arbiter.api.app:create_app --host $(HOST) --port $(PORT) \
 		--workers $(WORKERS) --loop uvloop --http httptools --no-access-log
 
 services:

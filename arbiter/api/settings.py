@@ -20,6 +20,7 @@ configuration at all.
 | ARBITER_KEY_CACHE_SECONDS     | key_cache_seconds   | 5                           |
 | ARBITER_LOG_LEVEL             | log_level           | INFO                        |
 | ARBITER_CHANNEL_SECRET        | channel_secret      | (the simulated channels' demo secret) |
+| ARBITER_DEMO_DATA             | demo_data           | false (`make run` sets it: the demo goods, stock, promotions) |
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class Settings:
     log_level: str = "INFO"
     # What the payment channels sign their callbacks with (simulated channels on the defaults).
     channel_secret: str = "simulated-channel-secret"
+    # Load the demo world (goods, a stocked warehouse, suppliers, live promotions) into an
+    # empty database at start.
+    demo_data: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rule_files", "max_rule_file_bytes", "rate_limit_burst"):
@@ -89,6 +93,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 raise SettingsError(
                     f"{PREFIX}{field.name.upper()} must be an integer, not {raw!r}"
                 ) from None
+        elif field.type == "bool":
+            if raw.lower() not in ("1", "true", "yes", "0", "false", "no"):
+                raise SettingsError(f"{PREFIX}{field.name.upper()} must be true or false, not {raw!r}")
+            values[field.name] = raw.lower() in ("1", "true", "yes")
         elif field.type == "str | None":
             values[field.name] = raw or None
         else:

@@ -4,7 +4,8 @@ settings when the app starts and taken down when it stops. Nothing here runs at 
 `Services(settings, clock)` only builds objects (no connection is made); `start()`:
 
 1. creates the schema and, when no ruleset version exists yet, publishes the rule files of
-   `ARBITER_RULES_DIR` (default: the `rules/` folder beside the package) — the demo rules;
+   `ARBITER_RULES_DIR` (default: the `rules/` folder beside the package) — the demo rules —
+   and, with `ARBITER_DEMO_DATA`, loads the demo world into an empty database;
 2. serves the published version through an `Engine` that a `Reloader` keeps current (Redis
    notices when configured, else polling), with the operators' experiment statuses applied;
 3. starts the background threads: the decision-log writer, and a maintenance thread that
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine as Database
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 import arbiter
 from arbiter.api.auth import KeyVerifier
@@ -40,9 +42,12 @@ from arbiter.engine.decision_log import BoundedLog
 from arbiter.engine.engine import Engine
 from arbiter.engine.experiments import AssignmentStore
 from arbiter.engine.pricing import BudgetView
+from arbiter.errors import Conflict
 from arbiter.money import CENT, Money
+from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork, create_schema, make_engine
 from arbiter.platform.decisions.writer import LogWriter
+from arbiter.platform.demo import world
 from arbiter.platform.experiments import service as experiments
 from arbiter.platform.experiments.stores import (
     BufferedExposures,
@@ -254,6 +259,8 @@ class Services:
             self._publish_first_rules()
             self.refresh_statuses()
             self.reload()
+            if self.settings.demo_data:
+                self._load_demo_world()
         except Exception as exc:  # the database away, most likely: retried by the maintenance thread
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             if reason != self.bootstrap_error:
@@ -283,6 +290,20 @@ class Services:
                 return
             log.info("published %d rule files from %s as version %d", len(sources), folder,
                      result.version.number)
+
+    def _load_demo_world(self) -> None:
+        """The demo world, once: skipped when its goods are there (another worker of the
+        service may have loaded them first; then this one's attempt fails on the unique keys)."""
+        with UnitOfWork(self.database) as uow:
+            if catalog.get_sku(uow, world.PHONE) is not None:
+                return
+            try:
+                world.build(uow, self.platform(), self.clock.now())
+            except (IntegrityError, Conflict):
+                uow.session.rollback()
+                log.info("the demo world was loaded by another worker")
+                return
+        log.info("loaded the demo world: goods, the %s warehouse, suppliers and promotions", world.WAREHOUSE)
 
     def start(self) -> None:
         self.bootstrap()

@@ -13,7 +13,12 @@ from sqlalchemy import text
 
 from arbiter.api.app import create_app
 from arbiter.api.observability import JsonFormatter
-from arbiter.api.settings import load_settings
+from arbiter.api.settings import SettingsError, load_settings
+from arbiter.money import Money
+from arbiter.platform.catalog import service as catalog
+from arbiter.platform.db import UnitOfWork
+from arbiter.platform.demo import world
+from arbiter.platform.suppliers import service as suppliers
 
 from . import role_tables
 from .conftest import Api, assert_problem, backend_settings, base_settings, start_api
@@ -144,11 +149,32 @@ def test_no_rules_means_503_for_decisions_until_some_are_published(tmp_path: Pat
         assert problem["detail"] == "no ruleset version is published yet"
 
 
+def test_demo_data_is_loaded_once_into_an_empty_database(tmp_path: Path) -> None:
+    settings = base_settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", demo_data=True)
+    for _ in range(2):  # a restart finds the goods there and loads nothing again
+        with start_api(settings) as api:
+            assert api.client.get("/ready").status_code == 200
+            with UnitOfWork(api.services.database) as uow:
+                phone = catalog.get_sku(uow, world.PHONE)
+                assert phone is not None and phone.sale_price == Money.of("3999.00")
+                for code in (world.STOCK_SUPPLIER, world.DROPSHIP_SUPPLIER, world.TOPUP_SUPPLIER):
+                    assert suppliers.get_supplier(uow, code) is not None
+
+
+def test_demo_data_is_off_unless_asked_for(sqlite_api: Api) -> None:
+    with UnitOfWork(sqlite_api.services.database) as uow:
+        assert catalog.get_sku(uow, world.PHONE) is None
+
+
 def test_the_new_settings_come_from_the_environment() -> None:
     settings = load_settings({"ARBITER_RATE_LIMIT_PER_SECOND": "0", "ARBITER_RULES_DIR": "/srv/rules",
                               "ARBITER_KEY_CACHE_SECONDS": "30", "ARBITER_REDIS_PREFIX": "shop-a"})
     assert (settings.rate_limit_per_second, settings.rules_dir, settings.key_cache_seconds,
             settings.redis_prefix) == (0, "/srv/rules", 30, "shop-a")
+    assert load_settings({"ARBITER_DEMO_DATA": "1"}).demo_data is True
+    assert load_settings({}).demo_data is False
+    with pytest.raises(SettingsError, match="ARBITER_DEMO_DATA must be true or false, not 'maybe'"):
+        load_settings({"ARBITER_DEMO_DATA": "maybe"})
 
 
 def test_every_documented_example_is_a_valid_request(tmp_path: Path) -> None:
