@@ -21,7 +21,7 @@ from arbiter.commands.common import existing_rule_paths, fail, unit_of_work
 from arbiter.dsl.checker import check_paths
 from arbiter.dsl.compiler import Ruleset, compile_program
 from arbiter.dsl.diagnostics import render_all, summary
-from arbiter.engine.backtest import ACTIONS, Event, Report, backtest
+from arbiter.engine.backtest import ACTIONS, Report, backtest_rows
 
 
 def _ruleset(paths: list[Path]) -> Ruleset:
@@ -44,36 +44,81 @@ def _published() -> Ruleset:
         return ruleset
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _open(path: Path) -> Any:
     try:
-        handle = path.open(encoding="utf-8")
+        return path.open(encoding="utf-8")
     except OSError as exc:
         fail(f"{path}: cannot read: {exc.strerror or exc}")
-    # One decoder for the file: `json.loads` with an option builds a new one per line.
-    decode = json.JSONDecoder(parse_float=Decimal).decode
+
+
+def _decoder() -> tuple[Any, Any]:
+    """The file's decoder: its scanner, which reads one value from a position without the
+    checks around it (the usual line has no whitespace to skip), and the full `decode`, which
+    gives the exact answer (and error) for any other line. One per file: `json.loads` with
+    an option builds a new one per line."""
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    return decoder.scan_once, decoder.decode  # type: ignore[attr-defined]
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    handle = _open(path)
+    scan, decode = _decoder()
     with handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                value = decode(line)
-            except (json.JSONDecodeError, ValueError) as exc:
-                fail(f"{path}:{number}: invalid JSON: {exc}")
-            if not isinstance(value, dict):
-                fail(f"{path}:{number}: expected an object")
-            yield number, value
+            yield number, _value(path, number, line, scan, decode)
 
 
-def _events(path: Path) -> Iterator[Event]:
-    for number, value in _lines(path):
+def _value(path: Path, number: int, line: str, scan: Any, decode: Any) -> dict[str, Any]:
+    try:
         try:
-            at = datetime.fromisoformat(str(value["at"]).replace("Z", "+00:00"))
-            context = value.get("context", {})
-            if not isinstance(context, dict):
-                raise ValueError("`context` must be an object")
-            yield Event(str(value["id"]), str(value["kind"]), at if at.tzinfo else at.replace(tzinfo=UTC), context)
-        except (KeyError, ValueError) as exc:
-            fail(f"{path}:{number}: an event needs id, kind, at (ISO 8601) and context: {exc}")
+            value, end = scan(line, 0)
+            if end != len(line) and line[end:].strip():
+                raise StopIteration(end)
+        except StopIteration:
+            value = decode(line)  # the exact error, or a value after leading whitespace
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        fail(f"{path}:{number}: invalid JSON: {exc}")
+    if type(value) is not dict:
+        fail(f"{path}:{number}: expected an object")
+    return value
+
+
+_Row = tuple[str, str, datetime, dict[str, Any]]
+
+
+def _events(path: Path) -> Iterator[_Row]:
+    """The events as (id, kind, at, context) rows, read straight from the lines: the replay
+    needs no `Event` per line."""
+    handle = _open(path)
+    scan, decode = _decoder()
+    parse = datetime.fromisoformat
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                value, end = scan(line, 0)
+                if end != len(line) and line[end:].strip():
+                    raise StopIteration(end)
+                if type(value) is not dict:
+                    raise StopIteration(0)
+            except (StopIteration, json.JSONDecodeError, ValueError, RecursionError):
+                if not line.strip():
+                    continue
+                value = _value(path, number, line, scan, decode)
+            try:
+                at = value["at"]
+                if type(at) is not str:
+                    at = str(at)
+                at = parse(at.replace("Z", "+00:00") if "Z" in at else at)
+                context = value.get("context", {})
+                if type(context) is not dict:
+                    raise ValueError("`context` must be an object")
+                event_id, kind = value["id"], value["kind"]
+                yield (event_id if type(event_id) is str else str(event_id), kind if type(kind) is str else str(kind),
+                       at if at.tzinfo else at.replace(tzinfo=UTC), context)
+            except (KeyError, ValueError) as exc:
+                fail(f"{path}:{number}: an event needs id, kind, at (ISO 8601) and context: {exc}")
 
 
 def _labels(path: Path | None) -> dict[str, bool]:
@@ -109,7 +154,7 @@ def backtest_command(
                   transient=True, console=_stderr()) as bar:
         task = bar.add_task("replay", total=None)
         # `backtest` reports progress every few thousand events, not per event.
-        report = backtest(candidate, current, scene, _events(events), kind=kind, labels=label_map,
+        report = backtest_rows(candidate, current, scene, _events(events), kind=kind, labels=label_map,
                           progress=lambda n: bar.advance(task, n))
     if format == "json":
         typer.echo(json.dumps(_json(report), indent=2))

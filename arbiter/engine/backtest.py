@@ -229,6 +229,23 @@ def backtest(
     """Replay `events` (in time order) and compare the two rule sets in `scene`. Events of
     `kind` (the scene's name when not given) are decided; every event feeds the features.
     `progress`, when given, is called with the number of events replayed since its last call."""
+    return backtest_rows(candidate, live, scene, ((e.id, e.kind, e.at, e.context) for e in events),
+                         kind=kind, labels=labels, progress=progress, max_changes=max_changes)
+
+
+def backtest_rows(
+    candidate: Ruleset,
+    live: Ruleset,
+    scene: str,
+    rows: Iterable[tuple[str, str, datetime, Mapping[str, Any]]],
+    *,
+    kind: str | None = None,
+    labels: Mapping[str, bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_changes: int = 1000,
+) -> Report:
+    """`backtest` over events given as (id, kind, at, context) rows, as a reader produces
+    them (an `Event` per line costs more than replaying it does)."""
     kind = kind or scene
     labels = labels or {}
     first, second = _Replayer(live, scene), _Replayer(candidate, scene)
@@ -242,62 +259,69 @@ def backtest(
     seen = bytearray(_SEEN_SLOTS)
     buckets = _SEEN_SLOTS - 1
     last: datetime | None = None
-    replayed = decided = labelled = changed = pending = 0
+    replayed = decided = labelled = changed = 0
     changes = report.changes
+    decide_first, decide_second = first.decide, second.decide
+    velocity_first, velocity_second = first.velocity, second.velocity
+    lists_first, lists_second = first.lists, second.lists
+    tally_first, tally_second = first.tally.actions, second.tally.actions
+    prepare_first, prepare_second = first.prepare, second.prepare
+    record_first = first.recorder.record if first.records else None
+    record_second = second.recorder.record if second.records else None
+    get_label = labels.get if labels else None
+    every = _PROGRESS_EVERY if progress is not None else -1
+    next_report = every
     # The replay allocates nothing that forms cycles, while the windows it keeps would make
     # the cyclic collector walk them again and again: it waits until the end.
-    decide_first, decide_second = first.decide, second.decide
-    velocities, lists = (first.velocity, second.velocity), (first.lists, second.lists)
-    tallies = (first.tally.actions, second.tally.actions)
-    prepare_first, prepare_second = first.prepare, second.prepare
     with collector_paused():
-        for event in events:
-            at = event.at
+        for event_id, event_kind, at, context in rows:
             if last is not None and at < last:
-                raise InvalidInput(f"event {event.id}: events must come in time order ({at} after {last})")
-            last = at
+                raise InvalidInput(f"event {event_id}: events must come in time order ({at} after {last})")
+            if at is not last:
+                last = at
+                velocity_first.now = velocity_second.now = now = microseconds(at)
+                lists_first.now = lists_second.now = at
             replayed += 1
-            velocities[0].now = velocities[1].now = now = microseconds(at)
-            lists[0].now = lists[1].now = at
-            ctx = prepare_first(event.context, now=at)
-            other = ctx if shared else prepare_second(event.context, now=at)
-            deciding = event.kind == kind
+            ctx = prepare_first(context, now=at)
+            other = ctx if shared else prepare_second(context, now=at)
+            deciding = event_kind == kind
             if deciding:
                 decided += 1
-                ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocities[0], lists[0]
+                ctx[VELOCITY_KEY] = velocity_first
+                ctx[LISTS_KEY] = lists_first
                 a = decide_first(ctx)
-                other[VELOCITY_KEY], other[LISTS_KEY] = velocities[1], lists[1]
+                other[VELOCITY_KEY] = velocity_second
+                other[LISTS_KEY] = lists_second
                 b = decide_second(other)
-                tallies[0][a] += 1
-                tallies[1][b] += 1
-                label = labels.get(event.id)
-                if label is not None:
-                    labelled += 1
-                    _score_label(first.tally, a, label)
-                    _score_label(second.tally, b, label)
+                tally_first[a] += 1
+                tally_second[b] += 1
+                if get_label is not None:
+                    label = get_label(event_id)
+                    if label is not None:
+                        labelled += 1
+                        _score_label(first.tally, a, label)
+                        _score_label(second.tally, b, label)
                 if a != b:
                     changed += 1
                     if len(changes) < max_changes:
-                        changes.append(Change(event.id, ACTIONS[a], ACTIONS[b]))
+                        changes.append(Change(event_id, ACTIONS[a], ACTIONS[b]))
             if records:
-                h = hash(event.id) & buckets
+                h = hash(event_id) & buckets
                 again = seen[h] == 1
                 seen[h] = 1
-                if first.records:
+                if record_first is not None:
                     if deciding:
-                        ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocities[0], lists[0]
-                    first.recorder.record(event.kind, ctx, now, event.id, again)
-                if second.records:
+                        ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocity_first, lists_first
+                    record_first(event_kind, ctx, now, event_id, again)
+                if record_second is not None:
                     if deciding:
-                        other[VELOCITY_KEY], other[LISTS_KEY] = velocities[1], lists[1]
-                    second.recorder.record(event.kind, other, now, event.id, again)
-            if progress is not None:
-                pending += 1
-                if pending == _PROGRESS_EVERY:
-                    progress(pending)
-                    pending = 0
-    if progress is not None and pending:
-        progress(pending)
+                        other[VELOCITY_KEY], other[LISTS_KEY] = velocity_second, lists_second
+                    record_second(event_kind, other, now, event_id, again)
+            if replayed == next_report:
+                progress(every)  # type: ignore[misc]
+                next_report += every
+    if progress is not None and replayed % every:
+        progress(replayed % every)
     report.events, report.decided, report.labelled, report.changed = replayed, decided, labelled, changed
     first.tally.into(report.live)
     second.tally.into(report.candidate)
