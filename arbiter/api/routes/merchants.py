@@ -389,8 +389,9 @@ class StatisticsOut(BaseModel):
 # -- views -------------------------------------------------------------------------------------
 
 
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+def _dec(value: Decimal | None, places: Decimal = CENT) -> str | None:
+    """Fixed places, as the score defines them (stores may drop or pad zeros)."""
+    return None if value is None else str(value.quantize(places))
 
 
 def merchant_out(m: merchants.MerchantView) -> MerchantOut:
@@ -400,8 +401,8 @@ def merchant_out(m: merchants.MerchantView) -> MerchantOut:
 
 
 def score_out(s: Score) -> ScoreOut:
-    return ScoreOut(shop=s.shop, score=str(s.score), shipping_hours=_dec(s.shipping_hours),
-                    aftersales_rate=_dec(s.aftersales_rate), rating=_dec(s.rating), orders=s.orders,
+    return ScoreOut(shop=s.shop, score=str(s.score.quantize(CENT)), shipping_hours=_dec(s.shipping_hours),
+                    aftersales_rate=_dec(s.aftersales_rate, Decimal("0.0001")), rating=_dec(s.rating), orders=s.orders,
                     shipped=s.shipped, cases=s.cases, ratings=s.ratings, computed_at=s.computed_at)
 
 
