@@ -13,6 +13,7 @@ one-off form.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -31,6 +32,10 @@ LISTS_KEY = "$lists"  # a reader of managed lists (engine.lists)
 _PASS_THROUGH: dict[t.Type, type] = {t.STRING: str, t.BOOL: bool}
 # Inputs that `t.coerce` turns into a decimal or an amount by `to_decimal` alone.
 _NUMBER_INPUTS = (Decimal, int, str)
+# A plain decimal string within `to_decimal`'s bounds (at most 18 digits before the point and
+# 12 after, no sign but a minus, no spaces or exponent): `to_decimal` would return exactly
+# `Decimal(value)` for it, after checks that cannot fail. Every other string takes its path.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,12})?").fullmatch
 
 
 class ContextShape:
@@ -67,6 +72,8 @@ class ContextShape:
                         continue
                     if type(value) is spec[0]:
                         values[name] = value
+                    elif spec[1] and type(value) is str and _PLAIN_NUMBER(value):
+                        values[name] = Decimal(value)
                     elif spec[1] and type(value) in _NUMBER_INPUTS:
                         values[name] = to_decimal(value, what=spec[3])
                     else:

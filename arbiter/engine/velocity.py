@@ -174,9 +174,12 @@ def microseconds(at: datetime) -> int:
 
 
 class _FeatureWindows:
-    """One feature's windows, by key."""
+    """One feature's windows, by key; and the key last looked up with its window (None: no
+    window yet), which the recorder takes instead of looking it up again. Windows are only
+    ever added (by the recorder, which keeps `last` in step), never replaced or removed, so
+    the remembered window is the key's window for as long as it is remembered."""
 
-    __slots__ = ("kind", "span", "empty", "integral", "windows")
+    __slots__ = ("kind", "span", "empty", "integral", "windows", "last_key", "last_window")
 
     def __init__(self, feature: Feature) -> None:
         self.kind = {"count": _COUNT, "distinct": _DISTINCT}.get(feature.kind, _SUM)
@@ -184,6 +187,8 @@ class _FeatureWindows:
         self.integral = feature.type == t.INT
         self.empty: int | Decimal = 0 if feature.kind != "sum" or self.integral else Decimal(0)
         self.windows: dict[str, list[Any]] = {}
+        self.last_key: str | None = None
+        self.last_window: list[Any] | None = None
 
 
 class ReplayVelocity:
@@ -212,16 +217,20 @@ class ReplayVelocity:
 
     def read(self, feature: Feature, key: Any) -> int | Decimal:
         state = self._features.get(feature.id) or self.windows(feature)
-        window = state.windows.get(key if type(key) is str else str(key))
+        if type(key) is not str:
+            key = str(key)
+        state.last_key = key
+        state.last_window = window = state.windows.get(key)
         if window is None:
             return state.empty
-        start: int = window[_START]
-        if start < len(window) and window[start] <= self.now - state.span:
-            start = _expire(window, self.now - state.span, state.kind, state.integral)
+        start: int = window[0]  # _START
+        cutoff = self.now - state.span
+        if start < len(window) and window[start] <= cutoff:
+            start = _expire(window, cutoff, state.kind, state.integral)
         kind = state.kind
         if kind is _COUNT:
-            return (len(window) - start) // _STRIDE
-        aggregate = window[_AGGREGATE]
+            return (len(window) - start) // 3  # _STRIDE
+        aggregate = window[1]  # _AGGREGATE
         if kind is _DISTINCT:
             return len(aggregate)
         if aggregate is not None and (state.integral or _as_precise(getcontext())):
@@ -338,20 +347,23 @@ class ReplayRecorder:
                 continue
             if type(key) is not str:
                 key = str(key)
-            window = state.windows.get(key)
+            # The decision has usually just read this key: its window is at hand, and
+            # already expired up to now.
+            window = state.last_window if key is state.last_key else state.windows.get(key)
             kind_ = state.kind
             if window is None:
                 aggregate = None if kind_ is _COUNT else {value: 1} if kind_ is _DISTINCT else _sum_of(value, state.integral)
                 window = state.windows[key] = [_FIRST, aggregate, at, value, event_id]
+                state.last_key, state.last_window = key, window
             else:
-                if again and event_id in window[window[_START] + 2::_STRIDE]:
+                if again and event_id in window[window[0] + 2::_STRIDE]:
                     continue
                 window += (at, value, event_id)
-                aggregate = window[_AGGREGATE]
+                aggregate = window[1]  # _AGGREGATE
                 if aggregate is not None:
                     if kind_ is _DISTINCT:
                         aggregate[value] = aggregate.get(value, 0) + 1
                     elif kind_ is _SUM and not _add_to_sum(aggregate, value, state.integral):
-                        window[_AGGREGATE] = None
-            if window[window[_START]] <= at - state.span:
+                        window[1] = None
+            if window[window[0]] <= at - state.span:
                 _expire(window, at - state.span, kind_, state.integral)
