@@ -355,3 +355,66 @@ def test_bad_input_and_unknown_things_are_problems(api: Api, flow: Flow) -> None
     assert_problem(api.post("service", "/v1/merchants", json={
         "merchant_id": "m-steal", "name": "x", "type": "enterprise", "shop": SHOP, "shop_name": "x",
         "categories": ["dress"], "qualifications": {"business_license": "L1"}}), 409)  # the shop is taken
+
+
+def test_shop_promotions_registrations_and_coupons_stay_the_shops(api: Api, flow: Flow) -> None:
+    action = f"{OFFICE}/promotions/fashion_threshold_cut/actions"
+    paused = ok(api.post("merchant", action, json={"action": "pause", "why": "restocking"}))
+    assert (paused["promotion"], paused["action"], paused["status"]) == ("fashion_threshold_cut", "pause", "paused")
+    assert ok(api.get("merchant", f"{OFFICE}/promotions"))["fashion_threshold_cut"] == "paused"
+    assert ok(api.post("merchant", action, json={"action": "resume"}))["status"] == "active"
+    assert_problem(api.post("merchant", action, json={"action": "resume"}), 409)  # active already
+    assert_problem(api.post("merchant", action, json={"action": "approve"}), 422)  # the platform approves
+    assert_problem(api.post("merchant", f"{OFFICE}/promotions/platform_coupon_40/actions", json={"action": "pause"}),
+                   404)  # the platform's, not the shop's
+    assert_problem(api.post("merchant", f"{OFFICE}/registrations", json={"promotion": "nope", "sku": DRESS}), 404)
+    assert_problem(api.post("merchant", f"{OFFICE}/registrations",
+                            json={"promotion": "platform_coupon_40", "sku": DRESS}), 409)  # takes no registrations
+    assert_problem(api.post("merchant", f"{OFFICE}/registrations",
+                            json={"promotion": "platform_coupon_40", "sku": COAT}), 404)  # another shop's SKU
+    assert ok(api.get("merchant", f"{OFFICE}/registrations", params={"promotion": "platform_coupon_40"})) == []
+    coupon = {"display": "x", "threshold": money("99.00"), "value": money("10.00"), "days_after_claim": 7}
+    assert_problem(api.put("merchant", f"{OFFICE}/coupons/newbie_30", json=coupon), 404)  # the platform's promotion
+    assert_problem(api.put("merchant-other", f"{OTHERS}/coupons/fashion_20", json=coupon), 404)  # the first shop's
+    assert ok(api.get("merchant", f"{OFFICE}/coupons"))[0]["value"] == money("20.00")
+
+
+def test_the_merchant_rejects_a_case_saying_why(api: Api, flow: Flow) -> None:
+    platform = api.services.platform()
+    with UnitOfWork(platform.db) as uow:
+        order = records.require_order(uow, flow.orders[1])
+        asked = aftersales.request(uow, platform, order.id, user_id=flow.users[1], kind="return",
+                                   lines=[(order.lines[0].line_id, 1)], reason="颜色不喜欢", key="colour",
+                                   now=NOW + 7 * DAY)
+    with clock_at(api, NOW + 7 * DAY + HOUR):
+        assert_problem(api.post("merchant", f"{OFFICE}/cases/{asked.id}/reject", json={}), 422)
+        rejected = ok(api.post("merchant", f"{OFFICE}/cases/{asked.id}/reject", json={"note": "worn, tags off"}))
+    assert (rejected["id"], rejected["status"], rejected["amount"]) == (asked.id, "rejected", money("149.00"))
+    assert ok(api.get("operator", f"{OFFICE}/cases/{asked.id}"))["status"] == "rejected"
+    assert sorted(c["id"] for c in ok(api.get("merchant", f"{OFFICE}/cases"))) == sorted([asked.id,
+                                                                                          flow.answers["case id"]])
+
+
+def test_a_rejected_merchant_applies_again_and_a_shop_closes(api: Api, flow: Flow) -> None:
+    merchant_id, shop = "m-closing", "shop-closing-003"
+    application = {"merchant_id": merchant_id, "name": "王小二", "type": "individual", "shop": shop,
+                   "shop_name": "小二的店", "categories": ["coat"], "qualifications": {"identity": "ID-310101"}}
+    assert ok(api.post("service", "/v1/merchants", json=application))["deposit"] == money("2000.00")
+    assert ok(api.post("service", "/v1/merchants", json=application))["status"] == "applied"  # the same again
+    assert_problem(api.post("operator", f"/v1/merchants/{merchant_id}/review", json={"approve": False}), 422)
+    assert ok(api.post("operator", f"/v1/merchants/{merchant_id}/review",
+                       json={"approve": False, "reasons": ["blurred identity"]}))["status"] == "rejected"
+    assert ok(api.post("service", "/v1/merchants", json=application))["status"] == "applied"
+    ok(api.post("operator", f"/v1/merchants/{merchant_id}/review", json={"approve": True}))
+    assert_problem(api.post("operator", f"/v1/merchants/{merchant_id}/deposit",
+                            json={"amount": money("10000.00"), "reference": "CLR-DEP-9"}), 422)  # 2000.00 is due
+    ok(api.post("operator", f"/v1/merchants/{merchant_id}/deposit",
+                json={"amount": money("2000.00"), "reference": "CLR-DEP-9"}))
+    closed = ok(api.post("operator", f"/v1/merchants/{merchant_id}/close", json={
+        "reason": "the merchant asked", "claims": money("300.00")}, headers={"Idempotency-Key": "close-1"}))
+    assert closed == {"merchant": merchant_id, "claims": money("300.00"), "deposit_returned": money("1700.00"),
+                      "paid_out": money("1700.00")}
+    assert ok(api.get("operator", f"/v1/merchants/{merchant_id}"))["status"] == "closed"
+    assert_problem(api.post("operator", f"/v1/merchants/{merchant_id}/close", json={"reason": "again"}), 409)
+    assert_problem(api.get("operator", f"/v1/shops/{shop}/balances"), 409)  # no open shop to act for
+    assert ok(api.get("operator", f"/v1/settlement/shops/{shop}/balances"))["deposit"] == money("0.00")

@@ -34,7 +34,7 @@ from arbiter.platform.merchants import operations as ops
 from arbiter.platform.merchants import service as merchants
 from arbiter.platform.merchants.scores import Score
 from arbiter.platform.orders.records import OrderView
-from arbiter.platform.promotions import lifecycle
+from arbiter.platform.promotions import lifecycle, registration
 from arbiter.platform.promotions.coupons import SHOP, TemplateSpec
 from arbiter.platform.promotions.registration import Registration, RegistrationResult
 from arbiter.platform.settlement import service as settlement
@@ -713,6 +713,8 @@ def router() -> APIRouter:  # noqa: C901, PLR0915 - one route per function below
                                                 platform.clock.now()))
 
     def _registered(done: RegistrationResult) -> RegistrationOut:
+        if done.reason == registration.UNKNOWN_PROMOTION:
+            raise not_found(f"promotion {done.promotion}")
         if not done.ok:
             raise ApiProblem(409, "merchants.registration.refused", "The registration cannot move",
                              done.reason or "refused")
