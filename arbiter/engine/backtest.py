@@ -225,12 +225,14 @@ def backtest(
     labels: Mapping[str, bool] | None = None,
     progress: Callable[[int], None] | None = None,
     max_changes: int = 1000,
+    observe: Callable[[str, str, str], None] | None = None,
 ) -> Report:
     """Replay `events` (in time order) and compare the two rule sets in `scene`. Events of
     `kind` (the scene's name when not given) are decided; every event feeds the features.
-    `progress`, when given, is called with the number of events replayed since its last call."""
+    `progress`, when given, is called with the number of events replayed since its last call;
+    `observe` with each decided event's id and the live and candidate actions."""
     return backtest_rows(candidate, live, scene, ((e.id, e.kind, e.at, e.context) for e in events),
-                         kind=kind, labels=labels, progress=progress, max_changes=max_changes)
+                         kind=kind, labels=labels, progress=progress, max_changes=max_changes, observe=observe)
 
 
 def backtest_rows(
@@ -243,6 +245,7 @@ def backtest_rows(
     labels: Mapping[str, bool] | None = None,
     progress: Callable[[int], None] | None = None,
     max_changes: int = 1000,
+    observe: Callable[[str, str, str], None] | None = None,
 ) -> Report:
     """`backtest` over events given as (id, kind, at, context) rows, as a reader produces
     them (an `Event` per line costs more than replaying it does)."""
@@ -301,6 +304,8 @@ def backtest_rows(
                         labelled += 1
                         _score_label(first.tally, a, label)
                         _score_label(second.tally, b, label)
+                if observe is not None:
+                    observe(event_id, ACTIONS[a], ACTIONS[b])
                 if a != b:
                     changed += 1
                     if len(changes) < max_changes:
