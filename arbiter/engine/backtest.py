@@ -235,11 +235,14 @@ def backtest(
                          kind=kind, labels=labels, progress=progress, max_changes=max_changes, observe=observe)
 
 
+Row = tuple[str, str, datetime, Mapping[str, Any]]  # an event as (id, kind, at, context)
+
+
 def backtest_rows(
     candidate: Ruleset,
     live: Ruleset,
     scene: str,
-    rows: Iterable[tuple[str, str, datetime, Mapping[str, Any]]],
+    rows: Iterable[Row],
     *,
     kind: str | None = None,
     labels: Mapping[str, bool] | None = None,
@@ -249,88 +252,194 @@ def backtest_rows(
 ) -> Report:
     """`backtest` over events given as (id, kind, at, context) rows, as a reader produces
     them (an `Event` per line costs more than replaying it does)."""
-    kind = kind or scene
-    labels = labels or {}
-    first, second = _Replayer(live, scene), _Replayer(candidate, scene)
-    report = Report(scene)
-    # Both sides read the same catalog (the usual case): prepare each event once for both,
-    # and give it each side's readers in turn.
-    shared = _catalog(live) == _catalog(candidate)
-    records = first.records or second.records
-    # A bucket per hash of the ids recorded so far: an id whose bucket is clear is new, so
-    # its entries need no search for an earlier copy (what makes a retried event count once).
-    seen = bytearray(_SEEN_SLOTS)
-    buckets = _SEEN_SLOTS - 1
-    last: datetime | None = None
-    replayed = decided = labelled = changed = 0
-    changes = report.changes
-    decide_first, decide_second = first.decide, second.decide
-    velocity_first, velocity_second = first.velocity, second.velocity
-    lists_first, lists_second = first.lists, second.lists
-    tally_first, tally_second = first.tally.actions, second.tally.actions
-    prepare_first, prepare_second = first.prepare, second.prepare
-    record_first = first.recorder.record if first.records else None
-    record_second = second.recorder.record if second.records else None
-    get_label = labels.get if labels else None
-    every = _PROGRESS_EVERY if progress is not None else -1
-    next_report = every
-    # The replay allocates nothing that forms cycles, while the windows it keeps would make
-    # the cyclic collector walk them again and again: it waits until the end.
-    with collector_paused():
-        for event_id, event_kind, at, context in rows:
-            if last is not None and at < last:
-                raise InvalidInput(f"event {event_id}: events must come in time order ({at} after {last})")
-            if at is not last:
-                last = at
-                velocity_first.now = velocity_second.now = now = microseconds(at)
-                lists_first.now = lists_second.now = at
-            replayed += 1
-            ctx = prepare_first(context, now=at)
-            other = ctx if shared else prepare_second(context, now=at)
-            deciding = event_kind == kind
-            if deciding:
-                decided += 1
-                ctx[VELOCITY_KEY] = velocity_first
-                ctx[LISTS_KEY] = lists_first
-                a = decide_first(ctx)
-                other[VELOCITY_KEY] = velocity_second
-                other[LISTS_KEY] = lists_second
-                b = decide_second(other)
-                tally_first[a] += 1
-                tally_second[b] += 1
-                if get_label is not None:
-                    label = get_label(event_id)
-                    if label is not None:
-                        labelled += 1
-                        _score_label(first.tally, a, label)
-                        _score_label(second.tally, b, label)
-                if observe is not None:
-                    observe(event_id, ACTIONS[a], ACTIONS[b])
-                if a != b:
-                    changed += 1
-                    if len(changes) < max_changes:
-                        changes.append(Change(event_id, ACTIONS[a], ACTIONS[b]))
-            if records:
-                h = hash(event_id) & buckets
-                again = seen[h] == 1
-                seen[h] = 1
-                if record_first is not None:
+    replay = Replay(candidate, live, scene, kind=kind, labels=labels, max_changes=max_changes, observe=observe)
+    replay.feed(rows, progress=progress)
+    return replay.report()
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The counts of a replay of part of a stream, in plain values (to send between
+    processes): what `Replay.merge` adds to another replay's."""
+
+    events: int
+    decided: int
+    labelled: int
+    changed: int
+    changes: tuple[tuple[str, int, int], ...]
+    tallies: tuple[tuple[tuple[int, ...], int, tuple[int, ...], tuple[int, ...]], ...]  # live, candidate
+    last: datetime | None
+
+
+class Replay:
+    """A backtest in progress: both sides' features, counts and the time of the last event,
+    fed by `feed` in as many calls as the stream comes in. `feed(rows, decide=False)` only
+    feeds the features (it warms them up for a replay that takes the stream over from
+    there); `part` and `merge` carry counts from a replay of a later part of the stream."""
+
+    def __init__(
+        self,
+        candidate: Ruleset,
+        live: Ruleset,
+        scene: str,
+        *,
+        kind: str | None = None,
+        labels: Mapping[str, bool] | None = None,
+        max_changes: int = 1000,
+        observe: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        self.scene = scene
+        self.kind = kind or scene
+        self.labels = labels or {}
+        self.max_changes = max_changes
+        self.observe = observe
+        self.first, self.second = _Replayer(live, scene), _Replayer(candidate, scene)
+        # Both sides read the same catalog (the usual case): prepare each event once for
+        # both, and give it each side's readers in turn.
+        self.shared = _catalog(live) == _catalog(candidate)
+        # A bucket per hash of the ids recorded so far: an id whose bucket is clear is new,
+        # so its entries need no search for an earlier copy (what makes a retried event
+        # count once).
+        self.seen = bytearray(_SEEN_SLOTS)
+        self.last: datetime | None = None
+        self.events = self.decided = self.labelled = self.changed = 0
+        self.changes: list[Change] = []
+
+    @property
+    def windows(self) -> int:
+        """The longest window of either side's features, in microseconds (0: none)."""
+        return max((w.span for side in (self.first, self.second) for w, *_ in side.recorder.features), default=0)
+
+    def feed(
+        self,
+        rows: Iterable[Row],
+        *,
+        decide: bool = True,
+        progress: Callable[[int], None] | None = None,
+        ids: set[str] | None = None,
+    ) -> None:
+        """Replay `rows`, which come after those fed before (not counted as replayed when
+        only warming up). `ids`, when given, gets the id of every row."""
+        first, second = self.first, self.second
+        kind = self.kind
+        shared = self.shared
+        records = first.records or second.records
+        seen = self.seen
+        buckets = _SEEN_SLOTS - 1
+        last = self.last
+        now = microseconds(last) if last is not None else 0
+        replayed = self.events
+        decided = self.decided
+        labelled = self.labelled
+        changed = self.changed
+        changes, max_changes, observe = self.changes, self.max_changes, self.observe
+        decide_first, decide_second = first.decide, second.decide
+        velocity_first, velocity_second = first.velocity, second.velocity
+        lists_first, lists_second = first.lists, second.lists
+        tally_first, tally_second = first.tally.actions, second.tally.actions
+        prepare_first, prepare_second = first.prepare, second.prepare
+        record_first = first.recorder.record if first.records else None
+        record_second = second.recorder.record if second.records else None
+        get_label = self.labels.get if self.labels and decide else None
+        every = _PROGRESS_EVERY if progress is not None else -1
+        started = replayed
+        next_report = replayed + every
+        add_id = ids.add if ids is not None else None
+        # The replay allocates nothing that forms cycles, while the windows it keeps would
+        # make the cyclic collector walk them again and again: it waits until the end.
+        try:
+            with collector_paused():
+                for event_id, event_kind, at, context in rows:
+                    if last is not None and at < last:
+                        raise InvalidInput(f"event {event_id}: events must come in time order ({at} after {last})")
+                    if at is not last:
+                        last = at
+                        velocity_first.now = velocity_second.now = now = microseconds(at)
+                        lists_first.now = lists_second.now = at
+                    replayed += 1
+                    if add_id is not None:
+                        add_id(event_id)
+                    ctx = prepare_first(context, now=at)
+                    other = ctx if shared else prepare_second(context, now=at)
+                    deciding = event_kind == kind
                     if deciding:
-                        ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocity_first, lists_first
-                    record_first(event_kind, ctx, now, event_id, again)
-                if record_second is not None:
-                    if deciding:
-                        other[VELOCITY_KEY], other[LISTS_KEY] = velocity_second, lists_second
-                    record_second(event_kind, other, now, event_id, again)
-            if replayed == next_report:
-                progress(every)  # type: ignore[misc]
-                next_report += every
-    if progress is not None and replayed % every:
-        progress(replayed % every)
-    report.events, report.decided, report.labelled, report.changed = replayed, decided, labelled, changed
-    first.tally.into(report.live)
-    second.tally.into(report.candidate)
-    return report
+                        ctx[VELOCITY_KEY] = velocity_first
+                        ctx[LISTS_KEY] = lists_first
+                        if decide:
+                            decided += 1
+                            a = decide_first(ctx)
+                        other[VELOCITY_KEY] = velocity_second
+                        other[LISTS_KEY] = lists_second
+                        if decide:
+                            b = decide_second(other)
+                            tally_first[a] += 1
+                            tally_second[b] += 1
+                            if get_label is not None:
+                                label = get_label(event_id)
+                                if label is not None:
+                                    labelled += 1
+                                    _score_label(first.tally, a, label)
+                                    _score_label(second.tally, b, label)
+                            if observe is not None:
+                                observe(event_id, ACTIONS[a], ACTIONS[b])
+                            if a != b:
+                                changed += 1
+                                if len(changes) < max_changes:
+                                    changes.append(Change(event_id, ACTIONS[a], ACTIONS[b]))
+                    if records:
+                        h = hash(event_id) & buckets
+                        again = seen[h] == 1
+                        seen[h] = 1
+                        if record_first is not None:
+                            if deciding:
+                                ctx[VELOCITY_KEY], ctx[LISTS_KEY] = velocity_first, lists_first
+                            record_first(event_kind, ctx, now, event_id, again)
+                        if record_second is not None:
+                            if deciding:
+                                other[VELOCITY_KEY], other[LISTS_KEY] = velocity_second, lists_second
+                            record_second(event_kind, other, now, event_id, again)
+                    if replayed == next_report:
+                        progress(every)  # type: ignore[misc]
+                        next_report += every
+        finally:
+            self.last = last
+            if decide:  # a warm-up is not part of this replay's count
+                self.events = replayed
+            self.decided, self.labelled, self.changed = decided, labelled, changed
+        if progress is not None and (replayed - started) % every:
+            progress((replayed - started) % every)
+
+    def part(self) -> Part:
+        def tally(t: _Tally) -> tuple[tuple[int, ...], int, tuple[int, ...], tuple[int, ...]]:
+            return tuple(t.actions), t.failed, tuple(t.reject), tuple(t.reject_or_review)
+
+        return Part(self.events, self.decided, self.labelled, self.changed,
+                    tuple((c.event, ACTIONS.index(c.live), ACTIONS.index(c.candidate)) for c in self.changes),
+                    (tally(self.first.tally), tally(self.second.tally)), self.last)
+
+    def merge(self, part: Part) -> None:
+        """Add the counts of the replay of the stream's next part (features warmed up)."""
+        self.events += part.events
+        self.decided += part.decided
+        self.labelled += part.labelled
+        self.changed += part.changed
+        room = self.max_changes - len(self.changes)
+        self.changes.extend(Change(event, ACTIONS[a], ACTIONS[b]) for event, a, b in part.changes[:max(room, 0)])
+        for tally, (actions, failed, reject, reject_or_review) in zip((self.first.tally, self.second.tally), part.tallies,
+                                                                     strict=True):
+            tally.failed += failed
+            for counts, more in ((tally.actions, actions), (tally.reject, reject), (tally.reject_or_review, reject_or_review)):
+                for index, count in enumerate(more):
+                    counts[index] += count
+        if part.last is not None:
+            self.last = part.last
+
+    def report(self) -> Report:
+        report = Report(self.scene, self.events, self.decided, changed=self.changed, labelled=self.labelled)
+        report.changes.extend(self.changes)
+        self.first.tally.into(report.live)
+        self.second.tally.into(report.candidate)
+        return report
 
 
 def _score_label(tally: _Tally, rank: int, label: bool) -> None:
