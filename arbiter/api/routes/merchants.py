@@ -24,6 +24,14 @@ from arbiter.api.dependencies import PrincipalDep, ServicesDep
 from arbiter.api.errors import ApiProblem, problem_responses
 from arbiter.api.flows import MoneyIn, MoneyOut, PlatformDep, not_found, shop_of
 from arbiter.api.idempotency import IdempotencyDep
+from arbiter.api.routes.settlement import (
+    BalancesOut,
+    StatementOut,
+    WithdrawalOut,
+    balances_out,
+    statement_out,
+    withdrawal_out,
+)
 from arbiter.money import CENT
 from arbiter.platform.aftersales.service import CaseView
 from arbiter.platform.catalog.service import SkuSpec, SkuView, SpuSpec
@@ -37,7 +45,6 @@ from arbiter.platform.orders.records import OrderView
 from arbiter.platform.promotions import lifecycle, registration
 from arbiter.platform.promotions.coupons import SHOP, TemplateSpec
 from arbiter.platform.promotions.registration import Registration, RegistrationResult
-from arbiter.platform.settlement import service as settlement
 
 Code = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-@:]+$")]
 Word = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-@:]+$")]
@@ -327,54 +334,6 @@ class CaseOut(BaseModel):
     return_tracking: str | None
 
 
-class BalancesOut(BaseModel):
-    pending: MoneyOut = Field(description="待结算: completed orders not due yet.")
-    available: MoneyOut = Field(description="可提现: negative after a claw-back.")
-    deposit: MoneyOut = Field(description="保证金.")
-    withdrawn: MoneyOut = Field(description="提现中: asked for, not yet paid.")
-
-
-class EntryOut(BaseModel):
-    id: str
-    kind: str
-    order_id: str | None
-    line_id: str | None
-    sku: str | None
-    units: int
-    base: str
-    commission: str
-    subsidy: str
-    net: str
-    note: str
-
-
-class StatementOut(BaseModel):
-    id: str
-    shop: str
-    cycle: str
-    opening: MoneyOut
-    goods: MoneyOut
-    commission: MoneyOut
-    subsidy: MoneyOut
-    refunds: MoneyOut
-    deposit: MoneyOut
-    withdrawals: MoneyOut
-    adjustments: MoneyOut
-    net: MoneyOut
-    closing: MoneyOut
-    draft: bool
-    entries: list[EntryOut]
-
-
-class WithdrawalOut(BaseModel):
-    shop: str
-    amount: MoneyOut
-    status: str | None = Field(description="paid or refused; null when nothing was asked.")
-    reason: str | None
-    reference: str | None
-    replayed: bool
-
-
 class StatisticsOut(BaseModel):
     shop: str
     goods_on_sale: int
@@ -442,31 +401,6 @@ def shipment_out(s: ShipmentView) -> ShipmentOut:
 def case_out(c: CaseView) -> CaseOut:
     return CaseOut(id=c.id, order_id=c.order_id, shop=c.shop, kind=c.kind, status=c.status, lines=list(c.lines),
                    amount=MoneyOut.of(c.amount), reason=c.reason, return_tracking=c.return_tracking)
-
-
-def balances_out(b: settlement.Balances) -> BalancesOut:
-    return BalancesOut(pending=MoneyOut.of(b.pending), available=MoneyOut.of(b.available),
-                       deposit=MoneyOut.of(b.deposit), withdrawn=MoneyOut.of(b.withdrawn))
-
-
-def statement_out(s: settlement.Statement) -> StatementOut:
-    def amount(value: Decimal) -> str:
-        return str(value.quantize(CENT))
-
-    return StatementOut(
-        id=s.id, shop=s.shop, cycle=s.cycle, opening=MoneyOut.of(s.opening), goods=MoneyOut.of(s.goods),
-        commission=MoneyOut.of(s.commission), subsidy=MoneyOut.of(s.subsidy), refunds=MoneyOut.of(s.refunds),
-        deposit=MoneyOut.of(s.deposit), withdrawals=MoneyOut.of(s.withdrawals),
-        adjustments=MoneyOut.of(s.adjustments), net=MoneyOut.of(s.net), closing=MoneyOut.of(s.closing),
-        draft=s.draft, entries=[EntryOut(id=e.id, kind=e.kind, order_id=e.order_id, line_id=e.line_id, sku=e.sku,
-                                         units=e.units, base=amount(e.base), commission=amount(e.commission),
-                                         subsidy=amount(e.subsidy), net=amount(e.net), note=e.note)
-                                for e in s.entries])
-
-
-def withdrawal_out(w: settlement.WithdrawalResult) -> WithdrawalOut:
-    return WithdrawalOut(shop=w.shop, amount=MoneyOut.of(w.amount), status=w.status, reason=w.reason,
-                         reference=w.reference, replayed=w.replayed)
 
 
 def _actor(uow: UnitOfWork, principal: Principal, shop: str) -> ops.MerchantActor:

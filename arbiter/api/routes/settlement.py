@@ -5,7 +5,8 @@ clearing institution), and reading statements and balances.
 
 Running a cycle moves money: it takes an `Idempotency-Key`, and is once a day per shop in
 the use case itself (again the same day returns the statement made). What a merchant sees of
-its own money is under `/v1/shops/{shop}` (arbiter.api.routes.merchants).
+its own money is under `/v1/shops/{shop}` (arbiter.api.routes.merchants), answered with the
+statement, balances and withdrawal views defined here.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from arbiter.api.auth import requires
 from arbiter.api.dependencies import ServicesDep
 from arbiter.api.errors import problem_responses
-from arbiter.api.flows import PlatformDep
+from arbiter.api.flows import MoneyOut, PlatformDep
 from arbiter.api.idempotency import IdempotencyDep
-from arbiter.api.routes.merchants import BalancesOut, StatementOut, balances_out, statement_out
+from arbiter.money import CENT
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.keys.models import ANALYST, OPERATOR
 from arbiter.platform.settlement import service as settlement
@@ -73,6 +74,79 @@ class ConsumeOut(BaseModel):
 
 class SettleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class BalancesOut(BaseModel):
+    pending: MoneyOut = Field(description="待结算: completed orders not due yet.")
+    available: MoneyOut = Field(description="可提现: negative after a claw-back.")
+    deposit: MoneyOut = Field(description="保证金.")
+    withdrawn: MoneyOut = Field(description="提现中: asked for, not yet paid.")
+
+
+class EntryOut(BaseModel):
+    id: str
+    kind: str
+    order_id: str | None
+    line_id: str | None
+    sku: str | None
+    units: int
+    base: str
+    commission: str
+    subsidy: str
+    net: str
+    note: str
+
+
+class StatementOut(BaseModel):
+    id: str
+    shop: str
+    cycle: str
+    opening: MoneyOut
+    goods: MoneyOut
+    commission: MoneyOut
+    subsidy: MoneyOut
+    refunds: MoneyOut
+    deposit: MoneyOut
+    withdrawals: MoneyOut
+    adjustments: MoneyOut
+    net: MoneyOut
+    closing: MoneyOut
+    draft: bool
+    entries: list[EntryOut]
+
+
+class WithdrawalOut(BaseModel):
+    shop: str
+    amount: MoneyOut
+    status: str | None = Field(description="paid or refused; null when nothing was asked.")
+    reason: str | None
+    reference: str | None
+    replayed: bool
+
+
+def balances_out(b: settlement.Balances) -> BalancesOut:
+    return BalancesOut(pending=MoneyOut.of(b.pending), available=MoneyOut.of(b.available),
+                       deposit=MoneyOut.of(b.deposit), withdrawn=MoneyOut.of(b.withdrawn))
+
+
+def statement_out(s: settlement.Statement) -> StatementOut:
+    def amount(value: Decimal) -> str:
+        return str(value.quantize(CENT))
+
+    return StatementOut(
+        id=s.id, shop=s.shop, cycle=s.cycle, opening=MoneyOut.of(s.opening), goods=MoneyOut.of(s.goods),
+        commission=MoneyOut.of(s.commission), subsidy=MoneyOut.of(s.subsidy), refunds=MoneyOut.of(s.refunds),
+        deposit=MoneyOut.of(s.deposit), withdrawals=MoneyOut.of(s.withdrawals),
+        adjustments=MoneyOut.of(s.adjustments), net=MoneyOut.of(s.net), closing=MoneyOut.of(s.closing),
+        draft=s.draft, entries=[EntryOut(id=e.id, kind=e.kind, order_id=e.order_id, line_id=e.line_id, sku=e.sku,
+                                         units=e.units, base=amount(e.base), commission=amount(e.commission),
+                                         subsidy=amount(e.subsidy), net=amount(e.net), note=e.note)
+                                for e in s.entries])
+
+
+def withdrawal_out(w: settlement.WithdrawalResult) -> WithdrawalOut:
+    return WithdrawalOut(shop=w.shop, amount=MoneyOut.of(w.amount), status=w.status, reason=w.reason,
+                         reference=w.reference, replayed=w.replayed)
 
 
 def terms_out(t: settlement.ShopTerms) -> TermsOut:
