@@ -19,12 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from arbiter.cli import app
 from arbiter.clock import FixedClock
+from arbiter.commands import backtest as backtest_command
 from arbiter.dsl.checker import check_sources
 from arbiter.dsl.compiler import Ruleset, compile_program
 from arbiter.engine.backtest import ACTIONS, Event, Report, action_of, backtest
@@ -233,12 +235,18 @@ def test_a_known_stream_gives_known_decisions() -> None:
     assert dict(report.candidate.actions) == {"reject": 2, "pass": 1}
 
 
-def test_the_command_reports_what_the_engine_decides(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("parallel", "retry"), [(False, None), (True, None), (True, 3)])
+def test_the_command_reports_what_the_engine_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     parallel: bool, retry: int | None) -> None:
     """`arbiter backtest` on a JSON-lines file (with a blank line, a `Z` time and an indented
-    line) reports what the engine decides for the same events."""
+    line) reports what the engine decides for the same events; in one process, in two (the
+    file split, the second part's features warmed up), and in two with an event retried
+    across the split (the child's part is not taken: this process replays it)."""
+    if parallel:
+        monkeypatch.setattr(backtest_command, "PARALLEL_BYTES", 0)
     events, labels = build([
         Draft(GAPS[i % len(GAPS)], "payment" if i % 4 else "login_failed", 1 + i % 3, None if i % 7 == 0 else 1 + i % 2,
-              1 + i % 2, (i * 7919) % 40_000, None, i % 5 == 0)
+              1 + i % 2, (i * 7919) % 40_000, retry if i == 290 else None, i % 5 == 0)
         for i in range(300)
     ])
     lines = [json.dumps({"id": e.id, "kind": e.kind, "at": e.at.isoformat().replace("+00:00", "Z"),
