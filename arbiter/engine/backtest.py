@@ -13,9 +13,8 @@ The replay is built for millions of events in one process: each event's context 
 once and shared by both sides when their tag catalogs agree, each side keeps a velocity store
 specialised for time order (`ReplayVelocity`), a decision is reduced to its action without
 building the outcome (only effects with computed fields are evaluated, since those can fail),
-and the counts are kept in plain integers until the end. `tests/engine/test_backtest.py`
-holds a straightforward replay, through `run_strategy` and `InMemoryVelocity`, that this one
-must agree with exactly.
+and the counts are kept in plain integers until the end. `tests/engine/test_backtest_replay.py`
+checks event by event that it decides as the live `Engine` with `InMemoryVelocity` does.
 """
 
 from __future__ import annotations
