@@ -47,6 +47,8 @@ from arbiter.api.routes import (
 from arbiter.api.settings import Settings, load_settings
 from arbiter.api.wiring import Services
 from arbiter.clock import Clock
+from arbiter.platform.payments.channels import UnknownChannel
+from arbiter.platform.payments.charging import CallbackRefused, ForgedCallback
 from arbiter.platform.promotions.budgets import BudgetUnavailable, UnknownBudget
 from arbiter.platform.promotions.service import CodeSpaceExhausted
 
@@ -90,6 +92,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         (UnknownBudget, 404),
         (BudgetUnavailable, 503),
         (CodeSpaceExhausted, 503),
+        (ForgedCallback, 400),
+        (CallbackRefused, 409),
+        (UnknownChannel, 404),
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: 413s and auth refusals get a request id and a log line too.
