@@ -99,6 +99,15 @@ def get_supplier(uow: UnitOfWork, code: str) -> SupplierView | None:
                         Contract(row.settlement_days, row.price_terms, row.cost_rate))
 
 
+def suppliers(uow: UnitOfWork, kind: str | None = None) -> list[SupplierView]:
+    """Every supplier (of `kind`, when given), by code."""
+    query = select(SUPPLIERS).order_by(SUPPLIERS.c.code)
+    if kind is not None:
+        query = query.where(SUPPLIERS.c.kind == kind)
+    return [SupplierView(r.code, r.name, r.kind, r.status, Contract(r.settlement_days, r.price_terms, r.cost_rate))
+            for r in uow.session.execute(query)]
+
+
 def active_supplier(uow: UnitOfWork, code: str, kind: str) -> SupplierView:
     """The supplier, which must be active and of `kind`."""
     found = get_supplier(uow, code)
