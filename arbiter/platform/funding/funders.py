@@ -53,7 +53,7 @@ class Funder:
 def define_funder(uow: UnitOfWork, *, code: str, name: str, kind: str, capital: Money, priority: int = 0,
                   price: Decimal = Decimal(0), status: str = ACTIVE, now: datetime) -> Funder:
     """Add a funder or change its terms (capital, priority, price, status); its outstanding
-    principal is kept. At most one funder is self-held. Commits."""
+    principal is kept, its kind and currency never change. At most one funder is self-held. Commits."""
     if not code or ":" in code or len(code) > 100:
         raise InvalidInput(f"code: {code!r} must be 1 to 100 characters without ':'")
     if kind not in KINDS:
@@ -78,13 +78,31 @@ def define_funder(uow: UnitOfWork, *, code: str, name: str, kind: str, capital: 
     uow.session.execute(upsert(FUNDERS, uow.engine.dialect.name,
                                dict(code=code, currency=capital.currency, outstanding=Decimal(0), created_at=at,
                                     **values),
-                               keys=[FUNDERS.c.code], update=values, where=FUNDERS.c.currency == capital.currency))
+                               keys=[FUNDERS.c.code], update={k: v for k, v in values.items() if k != "kind"},
+                               where=FUNDERS.c.currency == capital.currency))
     found = funder(uow, code)
     if found.capital.currency != capital.currency or found.kind != kind:
         uow.session.rollback()
         raise InvalidInput(f"funder {code!r} is a {found.kind} funder in {found.capital.currency}")
     uow.commit()
     return found
+
+
+def add_capital(uow: UnitOfWork, code: str, amount: Money, *, now: datetime) -> Funder:
+    """Commit `amount` more capital of the funder (in its currency, whole cents, above zero)
+    in one conditional UPDATE, so that two additions never lose one. Commits."""
+    if not isinstance(amount, Money) or amount.amount <= 0 or amount.amount != amount.amount.quantize(CENT):
+        raise InvalidInput(f"amount: {amount!r} must be Money above zero, in whole cents")
+    added = type_coerce(exact(amount.amount, "amount"), Amount())
+    write_lock(uow.session.connection())
+    found = funder(uow, code)
+    if found.capital.currency != amount.currency:
+        raise InvalidInput(f"amount: funder {code!r} commits capital in {found.capital.currency}, not {amount.currency}")
+    exact(found.capital.amount + amount.amount, "capital")
+    uow.session.execute(update(FUNDERS).where(FUNDERS.c.code == code, FUNDERS.c.currency == amount.currency)
+                        .values(capital=FUNDERS.c.capital + added, updated_at=utc(now)))
+    uow.commit()
+    return funder(uow, code)
 
 
 def funder(uow: UnitOfWork, code: str) -> Funder:

@@ -111,6 +111,16 @@ def asset_of(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> Asset | N
     return None if row is None else asset(row)
 
 
+def assets(uow: UnitOfWork, *, funder: str | None = None, status: str | None = None) -> list[Asset]:
+    """The assets (of one holder, in one status, when given), the latest financed first."""
+    query = select(ASSETS).order_by(ASSETS.c.financed_at.desc(), ASSETS.c.order_id)
+    if funder is not None:
+        query = query.where(ASSETS.c.funder == funder)
+    if status is not None:
+        query = query.where(ASSETS.c.status == status)
+    return [asset(row) for row in uow.session.execute(query)]
+
+
 def eligible_funders(uow: UnitOfWork, engine: Engine, draw: credit_lines.Draw) -> tuple[list[funders.Funder], bool]:
     """The funders the rules allow for this draw, in routing order, self-held funds last;
     and whether the rules could be read (a failed decision leaves only self-held funds)."""
