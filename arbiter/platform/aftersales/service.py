@@ -141,12 +141,12 @@ def request(uow: UnitOfWork, platform: Platform, order_id: str, *, user_id: str,
     if refused is not None:
         raise Conflict(refused)
     wanted = refunds.remaining(order) if kind == "refund_before_shipment" or not lines else list(lines)
+    planned = refunds.plan(order, wanted)  # first: an unknown line or bad units is invalid input
     claimed = _claimed(uow, order_id)
     for line_id, units in wanted:
         left = next((x for l_id, x in refunds.remaining(order) if l_id == line_id), 0) - claimed.get(line_id, 0)
-        if isinstance(units, int) and units > left:
+        if units > left:
             raise Conflict(f"line {line_id}: {left} unit(s) can still be asked for, not {units}")
-    planned = refunds.plan(order, wanted)
     amount = Decimal(0) if kind == "exchange" else sum((x.amount for x in planned), Decimal(0))
     uow.session.execute(insert(CASES).values(
         id=case_id, key=key, order_id=order_id, user_id=user_id, shop=order.shop, kind=kind, status="requested",
