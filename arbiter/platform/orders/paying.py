@@ -227,16 +227,18 @@ def mark_paid(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime
     from arbiter.platform.fulfillment import service as fulfillment  # fulfilment reads orders
 
     parent = records.require_parent(uow, parent_id)
-    moved = []
     for order in parent.orders:
         if order.status == states.CREATED:
             if not records.move(uow, order, states.PAID, reason="payment succeeded", by=SYSTEM, now=now,
                                 paid_at=utc(now)):
                 raise Conflict(f"order {order.id} moved while it was being paid; try again")
-            moved.append(order.id)
+    uow.commit()
+    # Paid but not yet announced: moved now, or by a call that stopped before `order.paid`
+    # (a worker killed there): the steps below are idempotent, so a repeated callback resumes.
+    parent = records.require_parent(uow, parent_id)
+    moved = [o.id for o in parent.orders if o.status == states.PAID and not _announced(uow, o.id)]
     if not moved:
         return parent
-    uow.commit()
     financed = credit_payment.finance(uow, platform, parent, stage=credit_payment.PAYMENT, now=now)
     if financed is not None and financed.action == credit_payment.CLOSE_ORDER:
         return _close_unfunded(uow, platform, parent_id, now)
@@ -255,6 +257,10 @@ def mark_paid(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime
         if order.id in moved:
             fulfillment.start(uow, platform, order.id, now)
     return records.require_parent(uow, parent_id)
+
+
+def _announced(uow: UnitOfWork, order_id: str) -> bool:
+    return any(e.kind == "order.paid" for e in events.about(uow, order_id))
 
 
 def _close_unfunded(uow: UnitOfWork, platform: Platform, parent_id: str, now: datetime) -> ParentView:
