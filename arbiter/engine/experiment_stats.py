@@ -1,7 +1,7 @@
 """Experiment statistics: conversion rates, lifts and the sample-ratio check, from counts.
 
-Pure arithmetic over per-variant counts (no numpy, no scipy); the platform gathers the counts
-from exposures and order events and calls `analyse`.
+Pure arithmetic over per-variant counts (no numpy, no scipy); the platform gathers
+the counts from exposures and order events and calls `analyse`.
 
 - Conversion rate: conversions / units exposed, with a Wilson score interval (it stays inside
   [0, 1] and behaves at small counts, unlike the normal approximation).

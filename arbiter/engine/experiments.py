@@ -2,8 +2,8 @@
 
 A unit (the value of the experiment's `unit` tag, e.g. user.id) is hashed with the
 experiment's seed by GrowthBook's v2 hash (32-bit FNV-1a applied twice, modulo 10,000), and
-the hash picks a variant from bucket ranges laid out by weight and shrunk by traffic coverage
-from their start, so raising coverage never moves a unit that was already assigned.
+the hash picks a variant from bucket ranges laid out by weight and shrunk by traffic
+coverage from their start, so raising coverage never moves a unit that was already assigned.
 Experiments sharing a namespace take disjoint ranges of it (hashed by GrowthBook's v1 hash of
 "__" + namespace), so one unit is in at most one of them. A global holdout keeps a share of
 units out of every experiment. A stored (sticky) assignment wins over the hash, so changing

@@ -3,8 +3,8 @@
 `start` runs when an order is paid: warehouse lines wait for the warehouse to ship them
 (`ship`: stock deducted, a tracking number recorded, the order shipped); dropship lines are
 pushed to their supplier, who uploads the tracking number (`supplier_shipped`, fed by the
-`supplier.dropship_shipped` events through `sync_supplier_events`); a virtual order is bought
-from its supplier in real time, which recharges the account: success fulfils and completes
+`supplier.dropship_shipped` events through `sync_supplier_events`); a virtual order is
+bought from its supplier in real time, which recharges the account: success fulfils and completes
 the order, a failure after the supplier's retries refunds it in full automatically.
 `logistics` records a carrier's event; delivery moves the order to delivered, and the user's
 `confirm_receipt` (or `complete_delivered` after the confirmation window) completes it.

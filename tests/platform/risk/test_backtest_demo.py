@@ -46,7 +46,7 @@ def stream(seed: int = 8) -> tuple[list[Event], dict[str, bool]]:
         start = T0 + timedelta(days=rng.randrange(11))
         for member in range(rng.randint(4, 6)):
             at = start + timedelta(minutes=rng.randrange(3 * 24 * 60))
-            drafts.append((at, f"ring{ring}-{member}", "59.00", f"dev-farm-{ring}", f"shop-r{ring}", True))
+            drafts.append((at, f"ring{ring}-{member}", "59.00", f"dev-shared-{ring}", f"shop-r{ring}", True))
     drafts.sort()
     events, labels = [], {}
     for i, (at, user, amount, device, shop, fraud) in enumerate(drafts):

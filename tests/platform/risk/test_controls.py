@@ -89,21 +89,21 @@ def test_order_brushing_many_accounts_on_one_device_or_address(ruleset: Ruleset,
     world.noise(T0 - timedelta(days=3), 72, 200)
     brushing = ['review(reason: "order_brushing")', *SMS]
     moments = sorted(T0 + timedelta(minutes=m) for m in world.random.sample(range(24 * 60), 5))
-    outcomes = [world.at(m).pay(f"acct{i}", "59", level=1, device="dev-farm", shop="shop-9")
+    outcomes = [world.at(m).pay(f"acct{i}", "59", level=1, device="dev-shared", shop="shop-9")
                 for i, m in enumerate(moments)]
     assert outcomes == [PASS, PASS, PASS, brushing, brushing]
-    assert world.pay("acct9", "59", level=1, device="dev-farm", shop="shop-2") == PASS  # another shop
-    world.lists.add("device_allowlist", "dev-farm", reason="family tablet", by="ops")
-    assert world.pay("acct8", "59", level=1, device="dev-farm", shop="shop-9") == PASS
+    assert world.pay("acct9", "59", level=1, device="dev-shared", shop="shop-2") == PASS  # another shop
+    world.lists.add("device_allowlist", "dev-shared", reason="family tablet", by="ops")
+    assert world.pay("acct8", "59", level=1, device="dev-shared", shop="shop-9") == PASS
     # Six accounts, six devices, one delivery address: from the 6th.
     outcomes = [world.pay(f"flat{i}", "35", level=1, device=f"dev-f{i}", shop="shop-3", address="addr-42")
                 for i in range(7)]
     assert outcomes == [PASS] * 5 + [brushing, brushing]
     # A week after the ring's last order (every order above was at that moment or before),
     # the device has cooled down.
-    world.lists.remove("device_allowlist", "dev-farm")
+    world.lists.remove("device_allowlist", "dev-shared")
     world.at(moments[-1] + timedelta(days=7))
-    assert world.pay("acct7", "59", level=1, device="dev-farm", shop="shop-9") == PASS
+    assert world.pay("acct7", "59", level=1, device="dev-shared", shop="shop-9") == PASS
 
 
 def test_order_brushing_a_merchant_buying_its_own_goods(ruleset: Ruleset, velocity: VelocityStore) -> None:
@@ -120,16 +120,16 @@ def test_coupon_abuse_new_accounts_on_one_device(ruleset: Ruleset, velocity: Vel
     world = World(ruleset, velocity, seed=7)
     world.noise(T0 - timedelta(hours=12), 12, 150)
     moments = sorted(T0 + timedelta(minutes=m) for m in world.random.sample(range(8 * 60), 5))
-    outcomes = [world.at(m).claim(f"new{i}", "dev-farm") for i, m in enumerate(moments)]
+    outcomes = [world.at(m).claim(f"new{i}", "dev-shared") for i, m in enumerate(moments)]
     assert outcomes == [NEWBIE, NEWBIE, NEWBIE, ABUSE, ABUSE]
     # An established member on the same device is not a new user: not refused.
-    assert world.claim("old", "dev-farm", registered_days=900, level=3) == [
+    assert world.claim("old", "dev-shared", registered_days=900, level=3) == [
         'grant_coupon(template: "member_20", amount: 20.00 CNY, valid_for: 14d)'
     ]
     assert world.claim("new9", "dev-other") == NEWBIE
     # A day after the third claim only the member's claim remains in the device's window.
     world.at(moments[2] + timedelta(days=1))
-    assert world.claim("new5", "dev-farm") == NEWBIE
+    assert world.claim("new5", "dev-shared") == NEWBIE
 
 
 def test_large_and_unusual_payments_need_the_face(ruleset: Ruleset, velocity: VelocityStore) -> None:
