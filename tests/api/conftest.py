@@ -27,7 +27,9 @@ from arbiter.api.app import create_app
 from arbiter.api.settings import Settings
 from arbiter.api.wiring import Services
 from arbiter.clock import FixedClock
+from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork, make_engine
+from arbiter.platform.demo import world
 from arbiter.platform.keys import service as keys
 
 NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
@@ -129,6 +131,17 @@ def sqlite_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("api")
     with start_api(base_settings(database_url=f"sqlite:///{tmp / 'arbiter.db'}")) as started:
         yield started
+
+
+@pytest.fixture(scope="module")
+def shop(api: Api) -> Iterator[Api]:
+    """`api` with the demo world (its goods, the Shanghai warehouse, live promotions), built
+    once per app."""
+    platform = api.services.platform()
+    with UnitOfWork(platform.db) as uow:
+        if catalog.get_sku(uow, world.PHONE) is None:
+            world.build(uow, platform, NOW)
+    yield api
 
 
 def unique(prefix: str) -> str:

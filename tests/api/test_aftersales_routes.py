@@ -7,16 +7,13 @@ first answer again for the same `Idempotency-Key`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork
-from arbiter.platform.demo import world
 from arbiter.platform.orders import records
 from arbiter.platform.payments import service as payments
 
@@ -24,16 +21,6 @@ from .conftest import NOW, Api, assert_problem
 from .test_fulfillment_routes import clock_at, cny, deliver, ok, on_hand, paid_phone
 
 CASES = "/v1/aftersales/cases"
-
-
-@pytest.fixture(scope="module")
-def shop(api: Api) -> Iterator[Api]:
-    """The demo world (the X1 phone in the Shanghai warehouse, live promotions), once per app."""
-    platform = api.services.platform()
-    with UnitOfWork(platform.db) as uow:
-        if catalog.get_sku(uow, world.PHONE) is None:
-            world.build(uow, platform, NOW)
-    yield api
 
 
 def delivered_phone(api: Api, phone: str) -> tuple[str, str, str]:

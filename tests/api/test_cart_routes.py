@@ -4,28 +4,15 @@ phone on Singles' Day is 3669.00 in the cart as on its page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.demo import world
 
-from .conftest import NOW, Api, assert_problem
+from .conftest import Api, assert_problem
 
 DEVICE = "dev-cart-{n}"
-
-
-@pytest.fixture(scope="module")
-def shop(api: Api) -> Iterator[Api]:
-    """The demo world (its goods, the Shanghai warehouse, live promotions), once per app."""
-    platform = api.services.platform()
-    with UnitOfWork(platform.db) as uow:
-        if catalog.get_sku(uow, world.PHONE) is None:
-            world.build(uow, platform, NOW)
-    yield api
 
 
 def new_user(api: Api, n: int) -> str:

@@ -12,12 +12,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
 from arbiter.clock import FixedClock
 from arbiter.errors import Conflict
 from arbiter.platform.cart import service as cart
-from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.demo import world
 from arbiter.platform.demo.flows import device_of, new_user, pay
@@ -31,16 +28,6 @@ SHIP = "/v1/fulfillment/orders/{}/ship"
 TRACK = "/v1/fulfillment/orders/{}/shipments"
 RECEIPT = "/v1/fulfillment/orders/{}/receipt"
 LOGISTICS = "/v1/fulfillment/logistics"
-
-
-@pytest.fixture(scope="module")
-def shop(api: Api) -> Iterator[Api]:
-    """The demo world (the X1 phone in the Shanghai warehouse, live promotions), once per app."""
-    platform = api.services.platform()
-    with UnitOfWork(platform.db) as uow:
-        if catalog.get_sku(uow, world.PHONE) is None:
-            world.build(uow, platform, NOW)
-    yield api
 
 
 def cny(amount: str) -> dict[str, str]:

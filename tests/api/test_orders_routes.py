@@ -6,27 +6,15 @@ an unpaid order cancelled gives its stock back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.demo import world
 from arbiter.platform.inventory import service as inventory
 
-from .conftest import NOW, Api, assert_problem
-
-
-@pytest.fixture(scope="module")
-def shop(api: Api) -> Iterator[Api]:
-    """The demo world (its goods, the Shanghai warehouse, live promotions), once per app."""
-    platform = api.services.platform()
-    with UnitOfWork(platform.db) as uow:
-        if catalog.get_sku(uow, world.PHONE) is None:
-            world.build(uow, platform, NOW)
-    yield api
+from .conftest import Api, assert_problem
 
 
 def cny(amount: str) -> dict[str, str]:

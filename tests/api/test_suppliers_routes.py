@@ -6,13 +6,9 @@ same upload again changing nothing and another tracking number refused; bad inpu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from arbiter.money import Money
-from arbiter.platform.catalog import service as catalog
 from arbiter.platform.db import UnitOfWork
 from arbiter.platform.demo import world
 from arbiter.platform.events import service as events
@@ -20,16 +16,6 @@ from arbiter.platform.inventory import service as inventory
 from arbiter.platform.suppliers import service as suppliers
 
 from .conftest import NOW, Api, assert_problem, unique
-
-
-@pytest.fixture(scope="module")
-def shop(api: Api) -> Iterator[Api]:
-    """The demo world (its goods, the Shanghai warehouse), once per app."""
-    platform = api.services.platform()
-    with UnitOfWork(platform.db) as uow:
-        if catalog.get_sku(uow, world.PHONE) is None:
-            world.build(uow, platform, NOW)
-    yield api
 
 
 def cny(amount: str) -> dict[str, str]:
